@@ -1,0 +1,38 @@
+"""marimo reactive notebooks inside JupyterLab."""
+
+from __future__ import annotations
+
+try:
+    from ._version import __version__
+except ImportError:  # a source checkout that was never built
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        __version__ = version("jupyter-marimo-proxy")
+    except PackageNotFoundError:
+        __version__ = "0.0.0+unknown"
+
+
+def _jupyter_labextension_paths() -> list[dict]:
+    return [{"src": "labextension", "dest": "jupyter-marimo-proxy"}]
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "jupyter_marimo_proxy"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    from .config import MarimoProxy
+    from .handlers import route_table
+    from .session import install_session
+
+    settings = MarimoProxy(config=serverapp.config, parent=serverapp)
+    base_url = serverapp.web_app.settings.get("base_url", "/")
+    install_session(settings, root_dir=str(serverapp.root_dir), base_url=base_url)
+    serverapp.web_app.add_handlers(".*$", route_table(base_url))
+    serverapp.log.info(
+        "jupyter_marimo_proxy %s: marimo at %smarimo/, state in %s",
+        __version__,
+        base_url,
+        settings.state_dir,
+    )

@@ -1,0 +1,59 @@
+"""Server-side settings, read from Jupyter's configuration as ``c.MarimoProxy.*``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Enum, Float, List, Unicode, default
+from traitlets.config import Configurable
+
+# A container mounts its persistent volume somewhere of its own choosing; an
+# environment variable lets it point us there without writing Jupyter config.
+STATE_DIR_ENV = "JUPYTER_MARIMO_PROXY_STATE_DIR"
+
+
+class MarimoProxy(Configurable):
+    """Where the user venv lives and how marimo is started."""
+
+    state_dir = Unicode(
+        help=(
+            "Directory that survives restarts: holds the user venv, the package "
+            "manifest and marimo's logs. Defaults to $" + STATE_DIR_ENV + ", else "
+            "<jupyter data dir>/marimo-proxy."
+        ),
+    ).tag(config=True)
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return os.environ.get(STATE_DIR_ENV) or str(Path(jupyter_data_dir()) / "marimo-proxy")
+
+    startup_timeout = Float(
+        60.0,
+        help="Seconds marimo may take to answer its health check before the start counts as failed.",
+    ).tag(config=True)
+
+    installer = Enum(
+        ["auto", "uv", "pip"],
+        default_value="auto",
+        help="Installer for the user venv: 'uv' (bundled), 'pip', or 'auto' (uv when available).",
+    ).tag(config=True)
+
+    extra_marimo_args = List(
+        Unicode(),
+        help="Extra arguments appended to `marimo edit` (for example ['--watch']).",
+    ).tag(config=True)
+
+    base_python = Unicode(
+        help=(
+            "Interpreter the user venv is built on. Defaults to the interpreter "
+            "running Jupyter, so marimo and its dependencies are already there."
+        ),
+    ).tag(config=True)
+
+    @default("base_python")
+    def _default_base_python(self) -> str:
+        import sys
+
+        return sys.executable

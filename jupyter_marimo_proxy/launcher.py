@@ -1,0 +1,335 @@
+"""The small process jupyter-server-proxy starts for the ``marimo`` route.
+
+Run as ``python -m jupyter_marimo_proxy.launcher <spec.json>`` on Jupyter's
+interpreter. It makes sure the user venv exists, starts
+``<venv>/bin/python -m marimo edit <root> ...`` on loopback in a process group
+of its own, and stays as marimo's supervisor:
+
+- jupyter-server-proxy signals only its direct child; the launcher passes a stop
+  on to marimo's whole group (kernels, language server, installers), and stops
+  them too if Jupyter dies without a word.
+- If marimo cannot start, the launcher answers on marimo's port itself with a
+  page that says why (the tail of marimo's log), instead of leaving the user
+  with a bare proxy error after the timeout. After showing that page once it
+  exits non-zero, so the next open tries again.
+- SIGHUP restarts marimo in place (same port, same secret).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .layout import StateLayout
+from .venv import create_venv, full_check, venv_python
+
+LOOPBACK = "127.0.0.1"
+LOG_TAIL_LINES = 40
+STOP_GRACE_SECONDS = 5.0
+
+# Exit codes, so jupyter-server-proxy's supervisor restarts us where that helps.
+EXIT_STOPPED = 0
+EXIT_MARIMO_ENDED = 3  # marimo exited after running: restart on the next request
+EXIT_START_FAILED = 4  # failure page shown: the next open tries again
+
+# Loopback health checks must never go through an HTTP proxy from the environment.
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class LaunchSpec:
+    state_dir: str
+    root_dir: str
+    port: int
+    base_url: str
+    secret_file: str
+    startup_timeout: float
+    base_python: str
+    extra_marimo_args: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str) -> "LaunchSpec":
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def marimo_command(spec: LaunchSpec, python: Path) -> list[str]:
+    return [
+        str(python),
+        "-m",
+        "marimo",
+        "edit",
+        spec.root_dir,
+        "--headless",
+        "--skip-update-check",
+        "--no-sandbox",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(spec.port),
+        "--base-url",
+        spec.base_url,
+        # The secret is read from a 0600 file: a command line is visible to `ps`.
+        "--token-password-file",
+        spec.secret_file,
+        *spec.extra_marimo_args,
+    ]
+
+
+def marimo_environment(spec: LaunchSpec, venv_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # As if the venv were activated: marimo's installer and `!pip` in cells then
+    # act on the venv. Jupyter's own bin dir follows, for the bundled uv.
+    bin_dirs = [str(venv_python(venv_dir).parent), os.path.dirname(sys.executable)]
+    env["PATH"] = os.pathsep.join(bin_dirs + [env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(venv_dir)
+    env.pop("PYTHONHOME", None)
+    # Jupyter may run with PYTHONPATH pointing at its own environment; marimo
+    # must resolve imports through the venv.
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        content = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(content.splitlines()[-lines:])
+
+
+class StateWriter:
+    """Writes the launch's state where the server extension's status API reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.facts: dict = {"launcher_pid": os.getpid()}
+
+    def update(self, **facts) -> None:
+        self.facts.update(facts, updated=time.time())
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.facts), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+class Launcher:
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.layout = StateLayout(Path(spec.state_dir))
+        self.state = StateWriter(self.layout.launch_state_file(spec.port))
+        self.marimo: subprocess.Popen | None = None
+        self.stopping = threading.Event()
+        self.restart_requested = threading.Event()
+        self.parent_pid = os.getppid()
+
+    # -- marimo's process group -------------------------------------------------
+
+    def start_marimo(self) -> None:
+        venv_dir = self.layout.venv_dir
+        log = self.layout.marimo_log
+        if log.exists():
+            os.replace(log, log.with_suffix(".log.1"))
+        with open(log, "ab") as log_handle:
+            self.marimo = subprocess.Popen(
+                marimo_command(self.spec, venv_python(venv_dir)),
+                cwd=self.spec.root_dir,
+                env=marimo_environment(self.spec, venv_dir),
+                stdin=subprocess.DEVNULL,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.state.update(state="starting", marimo_pid=self.marimo.pid, error=None)
+
+    def stop_marimo(self) -> None:
+        proc = self.marimo
+        if proc is None:
+            return
+        for sig, wait in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                # The leader is gone; children in the group may linger a moment.
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+            break
+        self.marimo = None
+
+    def wait_until_healthy(self) -> str | None:
+        """None when marimo answers /health, else why it did not."""
+        url = f"http://{LOOPBACK}:{self.spec.port}{self.spec.base_url}/health"
+        deadline = time.monotonic() + self.spec.startup_timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            assert self.marimo is not None
+            code = self.marimo.poll()
+            if code is not None:
+                return f"marimo exited with code {code} while starting."
+            try:
+                with _direct.open(url, timeout=2) as response:
+                    if response.status == 200:
+                        return None
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.1)
+        if self.stopping.is_set():
+            return "stopped while starting."
+        return f"marimo did not answer within {self.spec.startup_timeout:g} seconds."
+
+    # -- signals and the parent -------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, frame):
+            self.stopping.set()
+
+        def restart(signum, frame):
+            self.restart_requested.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, restart)
+
+    def parent_alive(self) -> bool:
+        # Reparenting means Jupyter died without stopping us.
+        return os.getppid() == self.parent_pid
+
+    # -- the whole run ----------------------------------------------------------
+
+    def prepare_venv(self) -> str | None:
+        report = full_check(self.layout.venv_dir)
+        if report.healthy:
+            return None
+        try:
+            create_venv(self.layout.venv_dir, self.spec.base_python)
+        except (OSError, subprocess.CalledProcessError) as error:
+            detail = getattr(error, "stderr", "") or str(error)
+            return f"Could not create the venv at {self.layout.venv_dir}: {detail}"
+        report = full_check(self.layout.venv_dir)
+        if not report.healthy:
+            return "The new venv is not usable: " + " ".join(report.problems)
+        return None
+
+    def start_and_wait(self) -> str | None:
+        self.state.update(state="starting", port=self.spec.port, error=None)
+        self.start_marimo()
+        error = self.wait_until_healthy()
+        if error is None:
+            self.state.update(state="running", started=time.time())
+        return error
+
+    def run(self) -> int:
+        self.install_signal_handlers()
+        self.state.update(state="starting", port=self.spec.port, error=None)
+        error = self.prepare_venv() or self.start_and_wait()
+        if error:
+            self.stop_marimo()
+            return self.serve_failure(error)
+        while True:
+            if self.stopping.is_set() or not self.parent_alive():
+                self.shutdown()
+                return EXIT_STOPPED
+            if self.restart_requested.is_set():
+                self.restart_requested.clear()
+                self.stop_marimo()
+                error = self.start_and_wait()
+                if error:
+                    self.stop_marimo()
+                    return self.serve_failure(error)
+            assert self.marimo is not None
+            code = self.marimo.poll()
+            if code is not None:
+                self.state.update(state="stopped", error=f"marimo exited with code {code}.")
+                self.stop_marimo()
+                return EXIT_MARIMO_ENDED
+            time.sleep(0.2)
+
+    def shutdown(self) -> None:
+        self.stop_marimo()
+        self.state.update(state="stopped", error=None)
+
+    # -- explaining a failed start ---------------------------------------------
+
+    def serve_failure(self, error: str) -> int:
+        tail = log_tail(self.layout.marimo_log)
+        self.state.update(state="failed", error=error, log_tail=tail)
+        page = failure_page(error, tail, self.layout.marimo_log).encode("utf-8")
+        shown = threading.Event()
+        base_url = self.spec.base_url
+
+        class FailureHandler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self.send_response(503)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                # The proxy's readiness probe asks for "/"; a user's request
+                # comes under marimo's base URL. Only the latter counts as seen.
+                if self.path.startswith(base_url + "/") or self.path == base_url:
+                    shown.set()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, format: str, *args) -> None:  # noqa: A002
+                pass
+
+        try:
+            server = ThreadingHTTPServer((LOOPBACK, self.spec.port), FailureHandler)
+        except OSError:
+            # The port is taken (perhaps by the broken marimo's leftovers): exit
+            # and let the proxy report its own error.
+            return EXIT_START_FAILED
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        while not shown.is_set() and not self.stopping.is_set() and self.parent_alive():
+            time.sleep(0.2)
+        time.sleep(0.5)  # let the response reach the proxy before the port closes
+        server.shutdown()
+        server.server_close()
+        return EXIT_STOPPED if self.stopping.is_set() else EXIT_START_FAILED
+
+
+def failure_page(error: str, tail: str, log_path: Path) -> str:
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>marimo could not start</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; max-width: 60rem; }}
+pre {{ background: #f4f4f4; padding: 1rem; overflow: auto; max-height: 30rem; }}
+</style></head>
+<body>
+<h1>marimo could not start</h1>
+<p id="marimo-proxy-error">{html.escape(error)}</p>
+<p>Close this tab and open marimo again to retry. The full log is at
+<code>{html.escape(str(log_path))}</code> on the server.</p>
+<h2>Last lines of marimo's log</h2>
+<pre id="marimo-proxy-log">{html.escape(tail) or "(empty)"}</pre>
+</body></html>
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m jupyter_marimo_proxy.launcher <launch-spec.json>", file=sys.stderr)
+        return 2
+    return Launcher(LaunchSpec.load(args[0])).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The Jupyter-process side of a marimo launch: settings, the per-launch secret, the port.
+
+jupyter-server-proxy calls ``MarimoSession.launch_command`` each time it starts
+the launcher, and ``auth_headers`` on every proxied request. Both live in the
+Jupyter server's process, so the secret is handed to marimo through a private
+file and to the proxy in memory: never on a command line, never to the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_server.utils import url_path_join
+
+from .config import MarimoProxy
+from .layout import StateLayout
+
+# The route jupyter-server-proxy serves marimo under, below Jupyter's base_url.
+ROUTE_NAME = "marimo"
+
+
+def marimo_base_url(jupyter_base_url: str) -> str:
+    """marimo's --base-url: the proxied route's absolute path, without trailing slash."""
+    return url_path_join(jupyter_base_url or "/", ROUTE_NAME).rstrip("/")
+
+
+def marimo_tab_url(jupyter_base_url: str) -> str:
+    return marimo_base_url(jupyter_base_url) + "/"
+
+
+def escape_template(value: str) -> str:
+    # jupyter-server-proxy runs str.format over commands and headers to fill in
+    # {port} and {base_url}; braces in a path must survive that.
+    return value.replace("{", "{{").replace("}", "}}")
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Create the file readable by its owner only, before any byte is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class MarimoSession:
+    """One per Jupyter server: the configuration and the current launch."""
+
+    settings: MarimoProxy
+    root_dir: str
+    base_url: str = "/"
+    port: int | None = None
+    _secret: str | None = None
+
+    @property
+    def layout(self) -> StateLayout:
+        return StateLayout(Path(self.settings.state_dir))
+
+    def launch_command(self, port: int, base_url: str) -> list[str]:
+        """A fresh secret for this launch and the command that starts the launcher."""
+        layout = self.layout
+        layout.ensure()
+        self._secret = secrets.token_urlsafe(32)
+        self.port = int(port)
+        self.base_url = base_url
+        secret_file = layout.secret_file(self.port)
+        write_private_file(secret_file, self._secret)
+        spec = {
+            "state_dir": str(layout.root),
+            "root_dir": self.root_dir,
+            "port": self.port,
+            "base_url": marimo_base_url(base_url),
+            "secret_file": str(secret_file),
+            "startup_timeout": self.settings.startup_timeout,
+            "base_python": self.settings.base_python,
+            "extra_marimo_args": list(self.settings.extra_marimo_args),
+        }
+        spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
+        write_private_file(spec_file, json.dumps(spec, indent=2))
+        command = [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
+        return [escape_template(part) for part in command]
+
+    def auth_headers(self) -> dict[str, str]:
+        # marimo accepts "Authorization: Bearer <token>". Overriding the header
+        # also keeps a Jupyter token sent by an API client from reaching marimo.
+        if not self._secret:
+            return {}
+        return {"Authorization": escape_template(f"Bearer {self._secret}")}
+
+    def proxy_timeout(self) -> float:
+        # The launcher answers with an explanation page when marimo fails within
+        # startup_timeout; the proxy must wait longer than that (plus the time to
+        # create the venv) so the user sees the explanation, not a bare 500.
+        return self.settings.startup_timeout + 30.0
+
+
+_session: MarimoSession | None = None
+
+
+def install_session(settings: MarimoProxy, root_dir: str, base_url: str) -> MarimoSession:
+    global _session
+    _session = MarimoSession(settings=settings, root_dir=root_dir, base_url=base_url)
+    return _session
+
+
+def current_session() -> MarimoSession:
+    """The session set up by the server extension, or one on defaults.
+
+    The proxy entry point may be loaded before our server extension (or without
+    it, if an admin disabled it); defaults keep the route working then.
+    """
+    global _session
+    if _session is None:
+        _session = MarimoSession(settings=MarimoProxy(), root_dir=os.getcwd())
+    return _session

@@ -1,0 +1,95 @@
+"""What the status API reports: the venv, marimo's launch and the installer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+from . import __version__
+from .installer import choose_installer
+from .launcher import log_tail
+from .session import MarimoSession, marimo_tab_url
+from .venv import VenvReport, apply_probe, probe_command, quick_check
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); it is not running.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+async def check_venv(venv_dir: Path) -> VenvReport:
+    report = quick_check(venv_dir)
+    if report.problems:
+        return report
+    proc = await asyncio.create_subprocess_exec(
+        *probe_command(venv_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return apply_probe(report, proc.returncode or 0, stdout.decode(), stderr.decode())
+
+
+def read_launch_state(session: MarimoSession) -> dict:
+    if session.port is None:
+        return {}
+    try:
+        return json.loads(session.layout.launch_state_file(session.port).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def marimo_report(session: MarimoSession, venv: VenvReport) -> dict:
+    launch = read_launch_state(session)
+    launcher_alive = pid_alive(launch.get("launcher_pid"))
+    state = launch.get("state", "stopped") if launcher_alive else "stopped"
+    if launch.get("state") == "failed":
+        # The failure stays worth reporting after the launcher has exited.
+        state = "failed"
+    running = state == "running" and pid_alive(launch.get("marimo_pid"))
+    if state == "running" and not running:
+        state = "stopped"
+    error = launch.get("error")
+    return {
+        "version": venv.marimo_version,
+        "running": running,
+        "state": state,
+        "port": session.port if launcher_alive else None,
+        "url": marimo_tab_url(session.base_url),
+        "error": error,
+        "log_tail": launch.get("log_tail") or (log_tail(session.layout.marimo_log) if error else None),
+    }
+
+
+async def build_status(session: MarimoSession) -> dict:
+    venv = await check_venv(session.layout.venv_dir)
+    if venv.marimo_version is None and not venv.exists:
+        # Before the venv exists, the marimo it will use is Jupyter's own.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            venv.marimo_version = version("marimo")
+        except PackageNotFoundError:
+            pass
+    return {
+        "version": __version__,
+        "state_dir": str(session.layout.root),
+        "root_dir": session.root_dir,
+        "venv": venv.to_json(),
+        "marimo": marimo_report(session, venv),
+        "installer": choose_installer(session.settings.installer).to_json(),
+    }

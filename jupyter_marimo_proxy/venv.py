@@ -1,0 +1,181 @@
+"""The user venv: created offline in about a second, reused on every launch.
+
+The venv is built on Jupyter's own interpreter and sees Jupyter's environment
+through a ``.pth`` file, so marimo and its dependencies need no download. The
+user's own packages go into the venv itself, ahead of Jupyter's on ``sys.path``.
+marimo run with this venv's interpreter sees ``sys.prefix != sys.base_prefix``,
+which is what makes it offer its Install button.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Written last during creation: a venv dir without it is a half-built one.
+READY_MARKER = ".jupyter-marimo-proxy-ready"
+BASE_ENV_PTH = "_jupyter_marimo_proxy_base_env.pth"
+
+# Printed by the venv's interpreter as one JSON line; cheap (no marimo import).
+_PROBE_SOURCE = """
+import importlib.metadata as md, json, platform, sys
+try:
+    marimo_version = md.version("marimo")
+except md.PackageNotFoundError:
+    marimo_version = None
+print(json.dumps({
+    "prefix": sys.prefix,
+    "base_prefix": sys.base_prefix,
+    "python_version": platform.python_version(),
+    "marimo_version": marimo_version,
+}))
+"""
+
+
+def venv_python(venv_dir: Path) -> Path:
+    if os.name == "nt":
+        return venv_dir / "Scripts" / "python.exe"
+    return venv_dir / "bin" / "python"
+
+
+def venv_site_packages(venv_dir: Path) -> Path:
+    if os.name == "nt":
+        return venv_dir / "Lib" / "site-packages"
+    version = read_pyvenv_cfg(venv_dir).get("version", "")
+    major_minor = ".".join(version.split(".")[:2]) or f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return venv_dir / "lib" / f"python{major_minor}" / "site-packages"
+
+
+def read_pyvenv_cfg(venv_dir: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        text = (venv_dir / "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return values
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    # Python 3.11 writes "version", later ones "version_info"; read either.
+    if "version" not in values and "version_info" in values:
+        values["version"] = values["version_info"]
+    return values
+
+
+@dataclass
+class VenvReport:
+    """What the status API and the launcher need to know about the venv."""
+
+    path: str
+    exists: bool
+    healthy: bool
+    python_version: str | None = None
+    marimo_version: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def quick_check(venv_dir: Path) -> VenvReport:
+    """Checks that need no subprocess: files in place, creation finished."""
+    report = VenvReport(path=str(venv_dir), exists=venv_dir.is_dir(), healthy=False)
+    if not report.exists:
+        report.problems.append("The venv has not been created yet; it is created when marimo first opens.")
+        return report
+    cfg = read_pyvenv_cfg(venv_dir)
+    report.python_version = cfg.get("version")
+    if not cfg.get("home"):
+        report.problems.append("pyvenv.cfg is missing or damaged.")
+    if not venv_python(venv_dir).exists():
+        report.problems.append(f"The venv's interpreter {venv_python(venv_dir)} is missing or points nowhere.")
+    if not (venv_dir / READY_MARKER).exists():
+        report.problems.append("The venv was not completely created.")
+    report.healthy = not report.problems
+    return report
+
+
+def probe_command(venv_dir: Path) -> list[str]:
+    # -I: ignore PYTHON* variables and the cwd, so the probe sees the venv as marimo will.
+    return [str(venv_python(venv_dir)), "-I", "-c", _PROBE_SOURCE]
+
+
+def apply_probe(report: VenvReport, returncode: int, stdout: str, stderr: str) -> VenvReport:
+    """Fold the interpreter probe's answer into a quick-check report."""
+    if returncode != 0:
+        tail = (stderr or "").strip().splitlines()[-1:] or ["no output"]
+        report.problems.append(f"The venv's interpreter does not run: {tail[0]}")
+    else:
+        facts = json.loads(stdout.strip().splitlines()[-1])
+        report.python_version = facts["python_version"]
+        report.marimo_version = facts["marimo_version"]
+        if facts["prefix"] == facts["base_prefix"]:
+            report.problems.append("The interpreter does not run as a venv (sys.prefix == sys.base_prefix).")
+        if facts["marimo_version"] is None:
+            report.problems.append("marimo is not importable from the venv.")
+    report.healthy = not report.problems
+    return report
+
+
+def full_check(venv_dir: Path) -> VenvReport:
+    report = quick_check(venv_dir)
+    if report.problems:
+        return report
+    proc = subprocess.run(probe_command(venv_dir), capture_output=True, text=True, timeout=60)
+    return apply_probe(report, proc.returncode, proc.stdout, proc.stderr)
+
+
+def base_site_dirs(base_python: str) -> list[str]:
+    """The site-packages directories Jupyter's interpreter imports from, in order."""
+    code = (
+        "import json, sys; print(json.dumps([p for p in sys.path "
+        "if p.rstrip('/\\\\').endswith(('site-packages', 'dist-packages'))]))"
+    )
+    # Compare the paths as given: a venv's python resolves to the base interpreter.
+    if base_python == sys.executable:
+        dirs = [p for p in sys.path if p.rstrip("/\\").endswith(("site-packages", "dist-packages"))]
+    else:
+        out = subprocess.run([base_python, "-c", code], capture_output=True, text=True, check=True)
+        dirs = json.loads(out.stdout)
+    seen: list[str] = []
+    for entry in dirs:
+        if os.path.isdir(entry) and entry not in seen:
+            seen.append(entry)
+    return seen
+
+
+def create_venv(venv_dir: Path, base_python: str) -> None:
+    """Create the venv without pip and without network, then link Jupyter's environment.
+
+    Building on a venv interpreter needs care: ``--system-site-packages`` would
+    expose the *base* interpreter's packages, not the Jupyter venv's. So the
+    Jupyter environment's site dirs are added explicitly, with ``site.addsitedir``
+    so their own ``.pth`` files (editable installs, for one) are honoured too.
+    """
+    if venv_dir.exists():
+        shutil.rmtree(venv_dir)
+    venv_dir.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [base_python, "-m", "venv", "--without-pip", str(venv_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    lines = [f"import site; site.addsitedir({d!r})" for d in base_site_dirs(base_python)]
+    site_packages = venv_site_packages(venv_dir)
+    site_packages.mkdir(parents=True, exist_ok=True)
+    (site_packages / BASE_ENV_PTH).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (venv_dir / READY_MARKER).write_text(base_python + "\n", encoding="utf-8")
+
+
+def ensure_venv(venv_dir: Path, base_python: str) -> bool:
+    """Create the venv unless a complete one is there. Returns True when it created one."""
+    if quick_check(venv_dir).healthy:
+        return False
+    create_venv(venv_dir, base_python)
+    return True
