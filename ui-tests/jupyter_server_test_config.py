@@ -1,0 +1,61 @@
+"""Jupyter server configuration for the browser tests (Galata/Playwright).
+
+Started by Playwright's ``webServer`` (see playwright.config.ts) as
+``jupyter lab --config jupyter_server_test_config.py``.
+
+Every run gets a throw-away world so that tests never touch the repository
+or the user's own state:
+
+- the Jupyter root is a fresh copy of the repository's ``demo/`` folder in a
+  temporary directory;
+- the extension's state directory (where the user venv and its manifest
+  live) is a new temporary directory, given to the extension through
+  ``JUPYTER_MARIMO_PROXY_STATE_DIR``, so each run starts without a venv.
+
+Either can be pinned from outside by setting ``JUPYTERLAB_GALATA_ROOT_DIR``
+or ``JUPYTER_MARIMO_PROXY_STATE_DIR`` before starting the run.
+
+Never use this configuration outside tests: Galata's helper disables
+authentication and XSRF protection.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from jupyterlab.galata import configure_jupyter_server
+
+HERE = Path(__file__).resolve().parent
+DEMO = HERE.parent / "demo"
+
+# The config file may be evaluated more than once in one process; the
+# environment variables make the directory choice stable across evaluations.
+if not os.environ.get("JUPYTERLAB_GALATA_ROOT_DIR"):
+    root = Path(tempfile.mkdtemp(prefix="jmp-ui-root-"))
+    if DEMO.is_dir():
+        shutil.copytree(DEMO, root, dirs_exist_ok=True)
+    os.environ["JUPYTERLAB_GALATA_ROOT_DIR"] = str(root)
+
+if not os.environ.get("JUPYTER_MARIMO_PROXY_STATE_DIR"):
+    os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"] = tempfile.mkdtemp(
+        prefix="jmp-ui-state-"
+    )
+
+configure_jupyter_server(c)  # noqa: F821 (c is injected by traitlets)
+
+# Not Galata's default 8888: a developer's own Jupyter often sits there, and
+# Playwright must never mistake it for the test server.
+c.ServerApp.port = int(os.environ.get("UI_TESTS_PORT", "8899"))  # noqa: F821
+c.ServerApp.ip = "127.0.0.1"  # noqa: F821
+c.ServerApp.allow_root = True  # noqa: F821
+c.ServerApp.open_browser = False  # noqa: F821
+
+print(
+    "[ui-tests] root_dir=%s state_dir=%s"
+    % (
+        os.environ["JUPYTERLAB_GALATA_ROOT_DIR"],
+        os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"],
+    ),
+    flush=True,
+)

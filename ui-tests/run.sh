@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run the browser tests (Galata/Playwright, system Chromium).
+#
+#   bash ui-tests/run.sh [playwright test args...]
+#
+# Needs the project installed in a Python environment whose bin/ is on PATH
+# (jupyter, jupyter-server-proxy, marimo, jupyter-marimo-proxy). If the
+# repository has a .venv, its bin/ is put first on PATH.
+# Playwright starts and stops JupyterLab itself (see playwright.config.ts).
+# The whole console output, Jupyter's log included, is also written to
+# ui-tests/logs/ui-tests.log.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+
+TOP="$(git rev-parse --show-toplevel 2>/dev/null || dirname "$HERE")"
+if [ -d "$TOP/.venv/bin" ]; then
+  export PATH="$TOP/.venv/bin:$PATH"
+fi
+
+if ! command -v jupyter >/dev/null 2>&1; then
+  echo "ui-tests: 'jupyter' is not on PATH; activate the project's venv first" >&2
+  exit 2
+fi
+
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+
+mkdir -p logs
+start=$(date +%s)
+status=0
+npx playwright test "$@" 2>&1 | tee logs/ui-tests.log || status=$?
+# With pipefail, status is playwright's exit code (tee does not fail).
+echo "ui-tests: finished in $(( $(date +%s) - start ))s (exit $status); log: $HERE/logs/ui-tests.log"
+exit "$status"
