@@ -1,0 +1,83 @@
+"""The Jupyter-process side of a launch: URLs, the per-launch secret, the proxy's view."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+
+import pytest
+
+from jupyter_marimo_proxy.config import MarimoProxy
+from jupyter_marimo_proxy.server_proxy import setup_marimo_server
+from jupyter_marimo_proxy.session import (
+    MarimoSession,
+    escape_template,
+    marimo_base_url,
+    marimo_tab_url,
+)
+
+
+@pytest.mark.parametrize(
+    "jupyter_base, marimo_base, tab",
+    [
+        ("/", "/marimo", "/marimo/"),
+        ("", "/marimo", "/marimo/"),
+        ("/user/alice/", "/user/alice/marimo", "/user/alice/marimo/"),
+        ("/user/alice", "/user/alice/marimo", "/user/alice/marimo/"),
+        ("/jupyter/default/", "/jupyter/default/marimo", "/jupyter/default/marimo/"),
+    ],
+)
+def test_marimo_urls_follow_jupyters_base_url(jupyter_base, marimo_base, tab):
+    assert marimo_base_url(jupyter_base) == marimo_base
+    assert marimo_tab_url(jupyter_base) == tab
+
+
+def test_escape_template_survives_the_proxys_format():
+    raw = "/data/{weird}/dir"
+    assert escape_template(raw).format(port=1, base_url="/") == raw
+
+
+@pytest.fixture
+def session(tmp_path):
+    settings = MarimoProxy(state_dir=str(tmp_path / "state"))
+    return MarimoSession(settings=settings, root_dir=str(tmp_path / "root {braces}"))
+
+
+def test_each_launch_gets_a_fresh_private_secret_not_on_the_command_line(session):
+    first_cmd = session.launch_command(4321, "/user/bob/")
+    first_secret = session.auth_headers()["Authorization"].split(" ", 1)[1]
+    second_cmd = session.launch_command(4321, "/user/bob/")
+    second_secret = session.auth_headers()["Authorization"].split(" ", 1)[1]
+    assert first_secret != second_secret and len(second_secret) >= 32
+    for command in (first_cmd, second_cmd):
+        assert not any(first_secret in part or second_secret in part for part in command)
+    secret_file = session.layout.secret_file(4321)
+    assert secret_file.read_text() == second_secret
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(session.layout.run_dir.stat().st_mode) == 0o700
+
+
+def test_launch_command_runs_the_launcher_with_a_spec(session):
+    command = [part.format(port=4321, base_url="/user/bob/") for part in session.launch_command(4321, "/user/bob/")]
+    assert command[:3] == [sys.executable, "-m", "jupyter_marimo_proxy.launcher"]
+    spec = json.loads(open(command[3]).read())
+    assert spec["port"] == 4321
+    assert spec["base_url"] == "/user/bob/marimo"
+    assert spec["root_dir"] == session.root_dir
+    assert spec["secret_file"] == str(session.layout.secret_file(4321))
+
+
+def test_no_secret_before_any_launch(session):
+    assert session.auth_headers() == {}
+
+
+def test_proxy_entry_point_hides_its_own_tile_and_keeps_absolute_urls():
+    config = setup_marimo_server()
+    assert config["absolute_url"] is True
+    assert config["launcher_entry"]["enabled"] is False
+    assert config["new_browser_tab"] is False
+    assert callable(config["command"]) and callable(config["request_headers_override"])
+    # The proxy must wait longer than the launcher's own start timeout, so the
+    # launcher's explanation page wins over the proxy's bare error.
+    assert config["timeout"] > MarimoProxy().startup_timeout
