@@ -1,0 +1,96 @@
+/**
+ * Identifiers shared by the plugin, and the shape of the server's status
+ * report. The ids are a contract with the browser tests and with saved
+ * layouts (tab restore), so change them only with care.
+ */
+
+export const PLUGIN_ID = 'jupyter-marimo-proxy:plugin';
+
+/** REST namespace of the server extension, below Jupyter's base URL. */
+export const API_NAMESPACE = 'jupyter-marimo-proxy';
+
+/** Named route that jupyter-server-proxy serves marimo under. */
+export const MARIMO_ROUTE = 'marimo';
+
+/** Namespace of the widget tracker; also the key of saved tab state. */
+export const TRACKER_NAMESPACE = 'jupyter-marimo-proxy';
+
+/** Id of the single marimo tab in the main area. */
+export const MARIMO_WIDGET_ID = 'jupyter-marimo-proxy-marimo';
+
+export namespace CommandIDs {
+  export const open = 'jupyter-marimo-proxy:open';
+}
+
+/**
+ * Arguments of the open command.
+ *
+ * `target: 'tab'` forces a JupyterLab tab even when the user prefers a new
+ * browser tab: tab restore passes it, because restoring a layout must never
+ * pop up browser windows.
+ */
+export interface IOpenArgs {
+  isLauncher?: boolean;
+  isPalette?: boolean;
+  target?: 'tab';
+}
+
+export type MarimoState = 'stopped' | 'starting' | 'running' | 'failed';
+
+export interface IVenvStatus {
+  path: string;
+  python_version: string | null;
+  exists: boolean;
+  healthy: boolean;
+  problems: string[];
+}
+
+export interface IMarimoStatus {
+  version: string | null;
+  running: boolean;
+  state: MarimoState;
+  port: number | null;
+  url: string;
+  error: string | null;
+  log_tail: string | null;
+}
+
+export interface IInstallerStatus {
+  name: 'uv' | 'pip';
+  path: string | null;
+  version: string | null;
+}
+
+/** Body of `GET {baseUrl}jupyter-marimo-proxy/status`. */
+export interface IServerStatus {
+  version: string;
+  venv: IVenvStatus;
+  marimo: IMarimoStatus;
+  installer: IInstallerStatus;
+}
+
+/**
+ * What the frontend concluded from one status request.
+ *
+ * - `ok`: the server extension answered; marimo can be loaded (warnings
+ *   may still describe a degraded environment).
+ * - `missing`: the server extension is not installed or not enabled.
+ * - `failing`: the extension is there but errored or could not be reached.
+ */
+export type StatusKind = 'ok' | 'missing' | 'failing';
+
+export interface IStatusCheck {
+  kind: StatusKind;
+  /** Short headline for the user. */
+  title: string;
+  /** Explanation for the user; text between backticks is a command. */
+  message: string;
+  /** Raw error text from the server or the network, if any. */
+  detail: string | null;
+  /** Non-fatal problems to show next to a working editor. */
+  warnings: string[];
+  /** HTTP status of the answer, or null when no answer arrived. */
+  httpStatus: number | null;
+  /** The parsed report, when the server sent one. */
+  status: IServerStatus | null;
+}
