@@ -1,0 +1,27 @@
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import marimoSvgstr from '../style/icons/marimo.svg';
+import marimoUnavailableSvgstr from '../style/icons/marimo-unavailable.svg';
+
+/**
+ * The marimo icon, registered under a name so that the settings schema can
+ * refer to it (`jupyter.lab.setting-icon`).
+ */
+export const marimoIcon = new LabIcon({
+  name: 'jupyter-marimo-proxy:marimo',
+  svgstr: marimoSvgstr
+});
+
+/** The marimo icon with a warning badge, for when the server part is broken. */
+export const marimoUnavailableIcon = new LabIcon({
+  name: 'jupyter-marimo-proxy:marimo-unavailable',
+  svgstr: marimoUnavailableSvgstr
+});
+
+/**
+ * An icon as a `data:` URL. Launcher cards in the Notebook section are
+ * kernel cards: they show `kernelIconUrl` and ignore the command's icon.
+ */
+export function iconDataUrl(icon: LabIcon): string {
+  return `data:image/svg+xml,${encodeURIComponent(icon.svgstr)}`;
+}
