@@ -1,0 +1,230 @@
+import { PageConfig } from '@jupyterlab/coreutils';
+import { Widget } from '@lumino/widgets';
+
+import { createMarimoTab, MarimoPanel, SANDBOX } from '../panel';
+import { MISSING_MESSAGE } from '../status';
+import { IStatusCheck, MARIMO_WIDGET_ID } from '../tokens';
+import { marimoTabUrl } from '../urls';
+import { healthyStatus, jsonResponse } from './fixtures';
+
+describe('MarimoPanel', () => {
+  let fetchMock: jest.SpyInstance;
+  let panel: MarimoPanel | null = null;
+  const url = marimoTabUrl(PageConfig.getBaseUrl());
+
+  beforeEach(() => {
+    fetchMock = jest.spyOn(globalThis, 'fetch');
+  });
+
+  afterEach(() => {
+    panel?.dispose();
+    panel = null;
+    fetchMock.mockRestore();
+  });
+
+  function open(): MarimoPanel {
+    panel = new MarimoPanel({ url });
+    Widget.attach(panel, document.body);
+    return panel;
+  }
+
+  function frames(p: MarimoPanel): HTMLIFrameElement[] {
+    return Array.from(p.node.querySelectorAll('iframe'));
+  }
+
+  it('opens the editor at {base}marimo/', () => {
+    expect(url).toBe('http://localhost/marimo/');
+  });
+
+  it('says it is starting while the status request runs', async () => {
+    let answer: (response: Response) => void = () => undefined;
+    fetchMock.mockReturnValue(
+      new Promise<Response>(resolve => {
+        answer = resolve;
+      })
+    );
+    const p = open();
+    expect(p.state).toBe('checking');
+    const message = p.node.querySelector('.jp-MarimoProxy-message');
+    expect(message?.textContent).toContain('Starting marimo');
+    expect(frames(p)).toHaveLength(0);
+
+    answer(jsonResponse(200, healthyStatus()));
+    await p.ready;
+    expect(p.node.querySelector('.jp-MarimoProxy-message')).toBeNull();
+  });
+
+  it('shows marimo in a sandboxed iframe when the server is healthy', async () => {
+    fetchMock.mockResolvedValue(jsonResponse(200, healthyStatus()));
+    const p = open();
+    const check = await p.ready;
+
+    expect(check.kind).toBe('ok');
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const request = fetchMock.mock.calls[0][0] as Request;
+    expect(request.url).toMatch(
+      /^http:\/\/localhost\/jupyter-marimo-proxy\/status/
+    );
+
+    const iframes = frames(p);
+    expect(iframes).toHaveLength(1);
+    const iframe = iframes[0];
+    expect(iframe.classList).toContain('jp-MarimoProxy-frame');
+    expect(iframe.getAttribute('src')).toBe('http://localhost/marimo/');
+    expect(iframe.getAttribute('sandbox')!.split(' ').sort()).toEqual(
+      [...SANDBOX].sort()
+    );
+    expect(iframe.getAttribute('sandbox')).toContain('allow-same-origin');
+    expect(iframe.getAttribute('sandbox')).toContain('allow-scripts');
+    expect(iframe.getAttribute('referrerpolicy')).toBe('no-referrer');
+    expect(p.node.dataset.status).toBe('ok');
+    expect(p.node.querySelector('.jp-MarimoProxy-message')).toBeNull();
+    expect(p.node.querySelector('.jp-MarimoProxy-warning')).toBeNull();
+  });
+
+  it('shows warnings above the editor when the venv needs repair', async () => {
+    const status = healthyStatus();
+    status.venv.healthy = false;
+    status.venv.problems = ['python symlink is broken'];
+    fetchMock.mockResolvedValue(jsonResponse(200, status));
+    const p = open();
+    await p.ready;
+
+    const warning = p.node.querySelector('.jp-MarimoProxy-warning');
+    expect(warning?.textContent).toContain('python symlink is broken');
+    expect(frames(p)).toHaveLength(1);
+
+    (warning!.querySelector('button') as HTMLButtonElement).click();
+    expect(p.node.querySelector('.jp-MarimoProxy-warning')).toBeNull();
+    expect(frames(p)).toHaveLength(1);
+  });
+
+  it('explains a missing server extension instead of loading a frame', async () => {
+    fetchMock.mockResolvedValue(
+      jsonResponse(404, '<html>404: Not Found</html>')
+    );
+    const p = open();
+    const check = await p.ready;
+
+    expect(check.kind).toBe('missing');
+    expect(frames(p)).toHaveLength(0);
+    const message = p.node.querySelector('.jp-MarimoProxy-message');
+    expect(message).not.toBeNull();
+    expect(message!.classList).toContain('jp-mod-missing');
+    expect(message!.textContent).toContain(
+      'The jupyter-marimo-proxy server extension is not enabled'
+    );
+    const codes = Array.from(message!.querySelectorAll('code')).map(
+      code => code.textContent
+    );
+    expect(codes).toContain('jupyter server extension list');
+    expect(message!.textContent).toBe(
+      check.title + MISSING_MESSAGE.split('`').join('') + 'Check again'
+    );
+  });
+
+  it('shows the error with a Retry button that checks again', async () => {
+    fetchMock
+      .mockResolvedValueOnce(
+        jsonResponse(500, { message: 'boom: venv broken' })
+      )
+      .mockResolvedValueOnce(jsonResponse(200, healthyStatus()));
+    const p = open();
+    const first = await p.ready;
+
+    expect(first.kind).toBe('failing');
+    expect(frames(p)).toHaveLength(0);
+    const message = p.node.querySelector('.jp-MarimoProxy-message')!;
+    expect(message.classList).toContain('jp-mod-failing');
+    expect(message.textContent).toContain('HTTP 500');
+    expect(
+      message.querySelector('.jp-MarimoProxy-messageDetail')!.textContent
+    ).toBe('boom: venv broken');
+
+    const retry = message.querySelector(
+      '.jp-MarimoProxy-retry'
+    ) as HTMLButtonElement;
+    expect(retry.textContent).toBe('Retry');
+    retry.click();
+    const second = await p.ready;
+
+    expect(second.kind).toBe('ok');
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(frames(p)).toHaveLength(1);
+  });
+
+  it('shows a network failure as a message, not a blank frame', async () => {
+    fetchMock.mockRejectedValue(new TypeError('Failed to fetch'));
+    const p = open();
+    const check = await p.ready;
+    expect(check.kind).toBe('failing');
+    expect(frames(p)).toHaveLength(0);
+    expect(
+      p.node.querySelector('.jp-MarimoProxy-message')!.textContent
+    ).toContain('Could not reach the Jupyter server');
+  });
+
+  it('escapes server text instead of rendering it as HTML', async () => {
+    fetchMock.mockResolvedValue(
+      jsonResponse(500, { message: '<img src=x onerror=alert(1)>' })
+    );
+    const p = open();
+    await p.ready;
+    expect(p.node.querySelector('img')).toBeNull();
+    expect(p.node.textContent).toContain('<img src=x onerror=alert(1)>');
+  });
+
+  it('ignores a check overtaken by a newer one', async () => {
+    const answers: ((check: IStatusCheck) => void)[] = [];
+    const checkStatus = () =>
+      new Promise<IStatusCheck>(resolve => answers.push(resolve));
+    panel = new MarimoPanel({ url, checkStatus });
+    const p = panel;
+    const first = p.ready;
+    const second = p.refresh();
+    const ok: IStatusCheck = {
+      kind: 'ok',
+      title: '',
+      message: '',
+      detail: null,
+      warnings: [],
+      httpStatus: 200,
+      status: healthyStatus()
+    };
+    answers[1](ok);
+    await second;
+    answers[0]({ ...ok, kind: 'failing', status: null });
+    await first;
+    expect(p.state).toBe('ok');
+    expect(p.lastCheck).toBe(ok);
+  });
+
+  it('emits the outcome of each check', async () => {
+    fetchMock.mockResolvedValue(jsonResponse(404, ''));
+    const seen: string[] = [];
+    panel = new MarimoPanel({ url });
+    panel.statusChecked.connect((_, check) => seen.push(check.kind));
+    await panel.ready;
+    expect(seen).toEqual(['missing']);
+  });
+});
+
+describe('createMarimoTab', () => {
+  it('makes one closable tab titled marimo', async () => {
+    const fetchMock = jest
+      .spyOn(globalThis, 'fetch')
+      .mockResolvedValue(jsonResponse(200, healthyStatus()));
+    const tab = createMarimoTab({ url: 'http://localhost/marimo/' });
+    try {
+      expect(tab.id).toBe(MARIMO_WIDGET_ID);
+      expect(tab.title.label).toBe('marimo');
+      expect(tab.title.closable).toBe(true);
+      expect(tab.title.icon).toBeTruthy();
+      await tab.content.ready;
+      expect(fetchMock).toHaveBeenCalledTimes(1);
+    } finally {
+      tab.dispose();
+      fetchMock.mockRestore();
+    }
+  });
+});
