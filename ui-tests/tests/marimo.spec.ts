@@ -218,7 +218,10 @@ test.describe('Open marimo', () => {
     await expectMarimoTab(page);
     await expectMarimoLoaded(page);
 
-    await page.reload();
+    // Galata's default readiness check waits for an active Launcher tab,
+    // which a restored layout does not have: wait for the splash only.
+    await page.reload({ waitForIsReady: false });
+    await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
 
     await expect(marimoTab(page)).toHaveCount(1, { timeout: 30_000 });
     // The restored tab may not be the current one: bring it forward.
