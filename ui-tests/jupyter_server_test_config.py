@@ -13,12 +13,14 @@ or the user's own state:
   ``JUPYTER_MARIMO_PROXY_STATE_DIR``, so each run starts without a venv.
 
 Either can be pinned from outside by setting ``JUPYTERLAB_GALATA_ROOT_DIR``
-or ``JUPYTER_MARIMO_PROXY_STATE_DIR`` before starting the run.
+or ``JUPYTER_MARIMO_PROXY_STATE_DIR`` before starting the run. Directories
+made here are removed when Jupyter exits, unless ``UI_TESTS_KEEP_DIRS=1``.
 
 Never use this configuration outside tests: Galata's helper disables
 authentication and XSRF protection.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -31,16 +33,32 @@ DEMO = HERE.parent / "demo"
 
 # The config file may be evaluated more than once in one process; the
 # environment variables make the directory choice stable across evaluations.
+_made: list = []
+
 if not os.environ.get("JUPYTERLAB_GALATA_ROOT_DIR"):
     root = Path(tempfile.mkdtemp(prefix="jmp-ui-root-"))
     if DEMO.is_dir():
         shutil.copytree(DEMO, root, dirs_exist_ok=True)
     os.environ["JUPYTERLAB_GALATA_ROOT_DIR"] = str(root)
+    _made.append(str(root))
 
 if not os.environ.get("JUPYTER_MARIMO_PROXY_STATE_DIR"):
-    os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"] = tempfile.mkdtemp(
-        prefix="jmp-ui-state-"
-    )
+    state = tempfile.mkdtemp(prefix="jmp-ui-state-")
+    os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"] = state
+    _made.append(state)
+
+
+def _cleanup(paths=tuple(_made)):
+    # Runs when Jupyter exits normally (Playwright stops it with SIGTERM).
+    if os.environ.get("UI_TESTS_KEEP_DIRS"):
+        print("[ui-tests] kept %s" % " ".join(paths), flush=True)
+        return
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+if _made:
+    atexit.register(_cleanup)
 
 configure_jupyter_server(c)  # noqa: F821 (c is injected by traitlets)
 

@@ -61,6 +61,9 @@ export default defineConfig({
     // UI_TESTS_REUSE_SERVER=1 to attach to one you started yourself.
     reuseExistingServer: !!process.env.UI_TESTS_REUSE_SERVER,
     timeout: 120_000,
+    // Playwright's default is SIGKILL to the process group, which gives
+    // Jupyter no chance to stop marimo (started in its own session).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     stdout: 'pipe',
     stderr: 'pipe'
   }

@@ -24,6 +24,13 @@ if ! command -v jupyter >/dev/null 2>&1; then
   exit 2
 fi
 
+CHROMIUM="${UI_TESTS_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  echo "ui-tests: no Chromium at $CHROMIUM (Debian: apt-get install chromium;" \
+    "or set UI_TESTS_CHROMIUM). Playwright cannot download its own here." >&2
+  exit 2
+fi
+
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
