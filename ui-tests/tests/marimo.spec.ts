@@ -139,26 +139,52 @@ async function expectMarimoTab(page: IJupyterLabPageFixture): Promise<void> {
   expect(new URL(src!, page.url()).pathname, `iframe src ${src}`).toBe(expected);
 }
 
+/** How long an error page may stay in the iframe before we call it final. */
+const ERROR_GRACE = 15_000;
+
 /** marimo's real frontend has rendered its file home inside the iframe. */
 async function expectMarimoLoaded(page: IJupyterLabPageFixture): Promise<void> {
   const frame = marimoFrame(page);
   const heading = frame.getByRole('heading', { name: 'Create a new notebook' });
-  try {
-    await expect(heading).toBeVisible({ timeout: MARIMO_LOAD_TIMEOUT });
-  } catch (error) {
-    // Say what the iframe shows instead (error page, message, blank).
-    const body = await frame
+  const bodyText = () =>
+    frame
       .locator('body')
-      .innerText({ timeout: 5_000 })
+      .innerText({ timeout: 2_000 })
       .catch(() => '<iframe body unreadable>');
+
+  // Wait for marimo's home, but give up early on an error page that stays:
+  // waiting the full timeout on a "500 : Internal Server Error" helps nobody.
+  const deadline = Date.now() + MARIMO_LOAD_TIMEOUT;
+  let errorSince: number | null = null;
+  let failure: string | null = null;
+  while (!(await heading.isVisible())) {
+    const body = await bodyText();
+    if (ERROR_PAGE.test(body)) {
+      errorSince ??= Date.now();
+      if (Date.now() - errorSince > ERROR_GRACE) {
+        failure = `the iframe shows an error page`;
+        break;
+      }
+    } else {
+      errorSince = null;
+    }
+    if (Date.now() > deadline) {
+      failure = `timed out after ${MARIMO_LOAD_TIMEOUT / 1000}s`;
+      break;
+    }
+    await page.waitForTimeout(500);
+  }
+  if (failure) {
+    const body = await bodyText();
     const message = await page
       .locator('.jp-MarimoProxy-message')
       .allInnerTexts()
-      .catch(() => []);
+      .catch(() => [] as string[]);
     throw new Error(
-      `marimo's home page did not appear in the iframe.\n` +
+      `marimo's home page did not appear in the iframe (${failure}).\n` +
+        `iframe src: ${await marimoIframe(page).getAttribute('src')}\n` +
         `iframe body: ${body.slice(0, 1000)}\n` +
-        `extension message(s): ${message.join(' | ') || '<none>'}\n${error}`
+        `extension message(s): ${message.join(' | ') || '<none>'}`
     );
   }
   await expect(frame.locator('#root')).toBeVisible();
