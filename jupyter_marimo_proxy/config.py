@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Enum, Float, List, Unicode, default
+from traitlets import Bool, Enum, Float, List, Unicode, default
 from traitlets.config import Configurable
 
 # A container mounts its persistent volume somewhere of its own choosing; an
@@ -39,6 +39,20 @@ class MarimoProxy(Configurable):
         default_value="auto",
         help="Installer for the user venv: 'uv' (bundled), 'pip', or 'auto' (uv when available).",
     ).tag(config=True)
+
+    index_url = Unicode(
+        "",
+        help="Package index for installs (--index-url). Empty: the installer's own settings (PIP_INDEX_URL, UV_INDEX_URL, pip.conf, uv.toml).",
+    ).tag(config=True)
+
+    extra_index_urls = List(Unicode(), help="Additional package indexes (--extra-index-url).").tag(config=True)
+
+    find_links = List(
+        Unicode(),
+        help="Folders or pages with wheels (--find-links), e.g. an offline wheelhouse.",
+    ).tag(config=True)
+
+    no_index = Bool(False, help="Install only from find_links, never from an index (--no-index).").tag(config=True)
 
     extra_marimo_args = List(
         Unicode(),

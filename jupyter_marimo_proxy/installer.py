@@ -49,3 +49,44 @@ def choose_installer(preference: str = "auto") -> Installer:
     except ImportError:
         pip_version = None
     return Installer("pip", None, pip_version)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Index options from server configuration; never from the browser."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+    def args(self) -> list[str]:
+        # pip and uv pip accept the same spellings for these.
+        args: list[str] = []
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        for link in self.find_links:
+            args += ["--find-links", link]
+        if self.no_index:
+            args.append("--no-index")
+        return args
+
+
+def install_command(
+    installer: Installer, python: str, specs: list[str], index: IndexSettings, constraints_file: str | None
+) -> list[str]:
+    constraint_args = ["--constraint", constraints_file] if constraints_file else []
+    if installer.name == "uv":
+        head = [installer.path or "uv", "pip", "install", "--python", python]
+    else:
+        head = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    # "--" ends the options: a spec can never be read as one.
+    return [*head, *index.args(), *constraint_args, "--", *specs]
+
+
+def uninstall_command(installer: Installer, python: str, names: list[str]) -> list[str]:
+    if installer.name == "uv":
+        return [installer.path or "uv", "pip", "uninstall", "--python", python, "--", *names]
+    return [python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", "--", *names]

@@ -57,6 +57,7 @@ class LaunchSpec:
     startup_timeout: float
     base_python: str
     extra_marimo_args: list[str] = field(default_factory=list)
+    uv_path: str | None = None
 
     @classmethod
     def load(cls, path: str) -> "LaunchSpec":
@@ -97,6 +98,10 @@ def marimo_environment(spec: LaunchSpec, venv_dir: Path) -> dict[str, str]:
     # Jupyter may run with PYTHONPATH pointing at its own environment; marimo
     # must resolve imports through the venv.
     env.pop("PYTHONPATH", None)
+    if spec.uv_path:
+        # marimo's own Install button then uses uv (`uv pip install -p <venv python>`),
+        # the same installer as the sidebar, unless the user's marimo config says otherwise.
+        env["UV"] = spec.uv_path
     return env
 
 

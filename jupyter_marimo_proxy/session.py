@@ -14,11 +14,15 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_server.utils import url_path_join
 
 from .config import MarimoProxy
 from .layout import StateLayout
+
+if TYPE_CHECKING:
+    from .package_service import PackageService
 
 # The route jupyter-server-proxy serves marimo under, below Jupyter's base_url.
 ROUTE_NAME = "marimo"
@@ -56,6 +60,15 @@ class MarimoSession:
     base_url: str = "/"
     port: int | None = None
     _secret: str | None = None
+    _packages: "PackageService | None" = None
+
+    @property
+    def packages(self) -> "PackageService":
+        if self._packages is None:
+            from .package_service import PackageService
+
+            self._packages = PackageService(self.settings)
+        return self._packages
 
     @property
     def layout(self) -> StateLayout:
@@ -79,11 +92,18 @@ class MarimoSession:
             "startup_timeout": self.settings.startup_timeout,
             "base_python": self.settings.base_python,
             "extra_marimo_args": list(self.settings.extra_marimo_args),
+            "uv_path": self.uv_path(),
         }
         spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
         write_private_file(spec_file, json.dumps(spec, indent=2))
         command = [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
         return [escape_template(part) for part in command]
+
+    def uv_path(self) -> str | None:
+        from .installer import choose_installer
+
+        installer = choose_installer(self.settings.installer)
+        return installer.path if installer.name == "uv" else None
 
     def auth_headers(self) -> dict[str, str]:
         # marimo accepts "Authorization: Bearer <token>". Overriding the header

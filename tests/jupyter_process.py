@@ -81,6 +81,31 @@ class JupyterServer:
         kwargs.setdefault("timeout", 120)
         return requests.get(self.url + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
 
+    def post(self, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 120)
+        return requests.post(self.url + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 120)
+        return requests.delete(self.url + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+
+    def wait_job(self, job_url: str, timeout: float = 120) -> dict:
+        """Follow a job by long-polling until it finishes; return its final state with the whole log."""
+        deadline = time.monotonic() + timeout
+        offset, log = 0, []
+        while time.monotonic() < deadline:
+            job = requests.get(
+                f"http://127.0.0.1:{self.port}{job_url}",
+                params={"offset": offset, "wait": 5},
+                headers=self.auth,
+                timeout=30,
+            ).json()
+            log += job["log"]
+            offset = job["next_offset"]
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                return {**job, "log": log}
+        raise TimeoutError(f"job {job_url} did not finish: {log[-5:]}")
+
     def status(self) -> dict:
         response = self.get("jupyter-marimo-proxy/status")
         response.raise_for_status()

@@ -1,0 +1,36 @@
+"""Restarting marimo in place, through its launcher (SIGHUP: same port, same secret)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+from .session import MarimoSession
+from .status import pid_alive, read_launch_state
+
+
+class NotRunning(Exception):
+    pass
+
+
+async def restart_marimo(session: MarimoSession) -> dict:
+    """Restart marimo and wait until it answers again, or failed; return the launch state."""
+    before = read_launch_state(session)
+    launcher_pid = before.get("launcher_pid")
+    if not pid_alive(launcher_pid) or before.get("state") not in ("running", "starting"):
+        raise NotRunning("marimo is not running; it starts when you open it from the Launcher.")
+    old_marimo = before.get("marimo_pid")
+    os.kill(launcher_pid, signal.SIGHUP)
+    deadline = time.monotonic() + session.settings.startup_timeout + 15
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        state = read_launch_state(session)
+        if state.get("marimo_pid") == old_marimo:
+            continue
+        if state.get("state") in ("running", "failed"):
+            return state
+        if not pid_alive(launcher_pid):
+            return {**state, "state": "failed", "error": state.get("error") or "The launcher stopped during the restart."}
+    return {**read_launch_state(session), "state": "failed", "error": "marimo did not come back in time."}

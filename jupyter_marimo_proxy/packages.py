@@ -1,0 +1,75 @@
+"""What is installed: the user's packages in the venv apart from the base environment's,
+and the set of versions marimo itself depends on (kept fixed by every install)."""
+
+from __future__ import annotations
+
+from importlib.metadata import Distribution, distributions
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .venv import base_site_dirs, venv_site_packages
+
+
+def _by_name(paths: list[str]) -> dict[str, Distribution]:
+    found: dict[str, Distribution] = {}
+    for dist in distributions(path=paths):
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        # First one wins, as on sys.path.
+        found.setdefault(canonicalize_name(name), dist)
+    return found
+
+
+def user_packages(venv_dir: Path) -> dict[str, str]:
+    """name -> version of what is installed in the venv itself."""
+    site = venv_site_packages(venv_dir)
+    if not site.is_dir():
+        return {}
+    return {name: dist.version for name, dist in _by_name([str(site)]).items()}
+
+
+def base_packages(base_python: str) -> dict[str, str]:
+    return {name: dist.version for name, dist in _by_name(base_site_dirs(base_python)).items()}
+
+
+def list_packages(venv_dir: Path, base_python: str) -> list[dict]:
+    user = user_packages(venv_dir)
+    listing = [{"name": n, "version": v, "source": "user"} for n, v in sorted(user.items())]
+    listing += [
+        {"name": n, "version": v, "source": "base"} for n, v in sorted(base_packages(base_python).items()) if n not in user
+    ]
+    return listing
+
+
+def dependency_closure(root: str, installed: dict[str, Distribution]) -> dict[str, str]:
+    """name -> version of ``root`` and everything it requires, as installed."""
+    environment = default_environment()
+    pinned: dict[str, str] = {}
+    pending = [(canonicalize_name(root), frozenset())]
+    while pending:
+        name, extras = pending.pop()
+        dist = installed.get(name)
+        if dist is None or name in pinned:
+            continue
+        pinned[name] = dist.version
+        for line in dist.requires or []:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker:
+                # Only what this interpreter actually needs: optional extras are not pulled in.
+                if not requirement.marker.evaluate({**environment, "extra": ""}):
+                    continue
+            pending.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+    return pinned
+
+
+def marimo_constraints(base_python: str) -> list[str]:
+    """``name==version`` lines that keep marimo and its dependencies as they are."""
+    installed = _by_name(base_site_dirs(base_python))
+    return [f"{name}=={version}" for name, version in sorted(dependency_closure("marimo", installed).items())]
