@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -105,6 +106,22 @@ def marimo_environment(spec: LaunchSpec, venv_dir: Path) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In marimo's child before exec: get SIGTERM when the launcher dies.
+
+    Covers a hard kill of Jupyter and the launcher together (SIGKILL to the
+    process group, OOM, a container stop), where nobody could stop marimo.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the launcher's own parent check still applies
+
+
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         content = path.read_text(encoding="utf-8", errors="replace")
@@ -153,6 +170,7 @@ class Launcher:
                 stdout=log_handle,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         self.state.update(state="starting", marimo_pid=self.marimo.pid, error=None)
 
@@ -270,47 +288,68 @@ class Launcher:
     # -- explaining a failed start ---------------------------------------------
 
     def serve_failure(self, error: str) -> int:
-        tail = log_tail(self.layout.marimo_log)
+        log_path = self.layout.marimo_log
+        tail = log_tail(log_path)
         self.state.update(state="failed", error=error, log_tail=tail)
-        page = failure_page(error, tail, self.layout.marimo_log).encode("utf-8")
-        shown = threading.Event()
-        base_url = self.spec.base_url
-
-        class FailureHandler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                self.send_response(503)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-                # The proxy's readiness probe asks for "/"; a user's request
-                # comes under marimo's base URL. Only the latter counts as seen.
-                if self.path.startswith(base_url + "/") or self.path == base_url:
-                    shown.set()
-
-            do_POST = do_GET  # noqa: N815
-
-            def log_message(self, format: str, *args) -> None:  # noqa: A002
-                pass
-
-        try:
-            server = ThreadingHTTPServer((LOOPBACK, self.spec.port), FailureHandler)
-        except OSError:
-            # The port is taken (perhaps by the broken marimo's leftovers): exit
-            # and let the proxy report its own error.
-            return EXIT_START_FAILED
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        while not shown.is_set() and not self.stopping.is_set() and self.parent_alive():
-            time.sleep(0.2)
-        time.sleep(0.5)  # let the response reach the proxy before the port closes
-        server.shutdown()
-        server.server_close()
-        return EXIT_STOPPED if self.stopping.is_set() else EXIT_START_FAILED
+        page = failure_page(error, tail, log_path)
+        stopped = serve_failure_page(
+            self.spec.port, self.spec.base_url, page, lambda: self.stopping.is_set() or not self.parent_alive()
+        )
+        return EXIT_STOPPED if stopped else EXIT_START_FAILED
 
 
-def failure_page(error: str, tail: str, log_path: Path) -> str:
+def serve_failure_page(port: int, base_url: str, page_html: str, should_stop: Callable[[], bool]) -> bool:
+    """Answer on marimo's port with the failure page until a user has seen it once.
+
+    Returns True when told to stop, False when the page was shown (or the port
+    was taken), after which the launcher exits non-zero so the next open retries.
+    """
+    page = page_html.encode("utf-8")
+    shown = threading.Event()
+
+    class FailureHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(503)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            # The proxy's readiness probe asks for "/"; a user's request
+            # comes under marimo's base URL. Only the latter counts as seen.
+            if self.path.startswith(base_url + "/") or self.path == base_url:
+                shown.set()
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002
+            pass
+
+    try:
+        server = ThreadingHTTPServer((LOOPBACK, port), FailureHandler)
+    except OSError:
+        # The port is taken (perhaps by the broken marimo's leftovers): exit
+        # and let the proxy report its own error.
+        return False
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = False
+    while not shown.is_set():
+        if should_stop():
+            stop = True
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the response reach the proxy before the port closes
+    server.shutdown()
+    server.server_close()
+    return stop
+
+
+def failure_page(error: str, tail: str, log_path: Path | None) -> str:
+    where = (
+        f"The full log is at <code>{html.escape(str(log_path))}</code> on the server."
+        if log_path
+        else "The Jupyter server's log has the details."
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>marimo could not start</title>
 <style>
@@ -320,16 +359,28 @@ pre {{ background: #f4f4f4; padding: 1rem; overflow: auto; max-height: 30rem; }}
 <body>
 <h1>marimo could not start</h1>
 <p id="marimo-proxy-error">{html.escape(error)}</p>
-<p>Close this tab and open marimo again to retry. The full log is at
-<code>{html.escape(str(log_path))}</code> on the server.</p>
+<p>Close this tab and open marimo again to retry. {where}</p>
 <h2>Last lines of marimo's log</h2>
 <pre id="marimo-proxy-log">{html.escape(tail) or "(empty)"}</pre>
 </body></html>
 """
 
 
+def explain_only(port: int, base_url: str, error: str) -> int:
+    """Serve the failure page for a launch that could not even be prepared
+    (for example an unwritable state directory)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    parent = os.getppid()
+    page = failure_page(error, "", None)
+    stopped = serve_failure_page(port, base_url, page, lambda: stopping.is_set() or os.getppid() != parent)
+    return EXIT_STOPPED if stopped else EXIT_START_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 4 and args[0] == "--explain":
+        return explain_only(int(args[1]), args[2], args[3])
     if len(args) != 1:
         print("usage: python -m jupyter_marimo_proxy.launcher <launch-spec.json>", file=sys.stderr)
         return 2

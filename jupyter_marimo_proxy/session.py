@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from jupyter_server.utils import url_path_join
 
-from .config import MarimoProxy
+from .config import STATE_DIR_ENV, MarimoProxy
 from .layout import StateLayout
 
 if TYPE_CHECKING:
@@ -75,7 +75,19 @@ class MarimoSession:
         return StateLayout(Path(self.settings.state_dir))
 
     def launch_command(self, port: int, base_url: str) -> list[str]:
-        """A fresh secret for this launch and the command that starts the launcher."""
+        """A fresh secret for this launch and the command that starts the launcher.
+
+        If the launch cannot even be prepared, the launcher is started only to
+        explain why on marimo's URL, rather than leaving the proxy's bare 500.
+        """
+        try:
+            command = self._prepare_launch(port, base_url)
+        except OSError as error:
+            message = f"The state directory {self.layout.root} is not usable: {error}. Set c.MarimoProxy.state_dir or ${STATE_DIR_ENV} to a writable directory."
+            command = [sys.executable, "-m", "jupyter_marimo_proxy.launcher", "--explain", str(port), marimo_base_url(base_url), message]
+        return [escape_template(part) for part in command]
+
+    def _prepare_launch(self, port: int, base_url: str) -> list[str]:
         layout = self.layout
         layout.ensure()
         self._secret = secrets.token_urlsafe(32)
@@ -96,8 +108,7 @@ class MarimoSession:
         }
         spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
         write_private_file(spec_file, json.dumps(spec, indent=2))
-        command = [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
-        return [escape_template(part) for part in command]
+        return [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
 
     def uv_path(self) -> str | None:
         from .installer import choose_installer

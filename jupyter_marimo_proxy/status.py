@@ -75,8 +75,25 @@ def marimo_report(session: MarimoSession, venv: VenvReport) -> dict:
     }
 
 
+def state_dir_problem(root: Path) -> str | None:
+    """Why the state directory cannot hold the venv, if it cannot."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return (
+            f"The state directory {root} is not writable. Set c.MarimoProxy.state_dir or "
+            "$JUPYTER_MARIMO_PROXY_STATE_DIR to a writable directory."
+        )
+    return None
+
+
 async def build_status(session: MarimoSession) -> dict:
     venv = await check_venv(session.layout.venv_dir)
+    problem = state_dir_problem(session.layout.root)
+    if problem:
+        venv.problems.insert(0, problem)
+        venv.healthy = False
     if venv.marimo_version is None and not venv.exists:
         # Before the venv exists, the marimo it will use is Jupyter's own.
         from importlib.metadata import PackageNotFoundError, version

@@ -44,7 +44,7 @@ class JupyterServer:
 
     def start(self, timeout: float = 60) -> "JupyterServer":
         self.root_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.state_dir.parent / f"jupyter-{self.port}.log"
+        self.log_path = self.root_dir.parent / f"jupyter-{self.port}.log"
         env = dict(os.environ, **{STATE_DIR_ENV: str(self.state_dir)})
         args = [
             sys.executable,

@@ -212,3 +212,57 @@ def test_a_failed_start_explains_itself_with_marimos_log(tmp_path):
         assert "not-a-backend" in status["marimo"]["log_tail"]
     finally:
         server.stop()
+
+
+def _wait_gone(pids: list[int], timeout: float = 15) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if _running(pid)]
+        if not alive:
+            return []
+        time.sleep(0.2)
+    return [pid for pid in pids if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("killed", ["jupyter", "jupyter-and-launcher"])
+def test_hard_kill_of_jupyter_leaves_no_marimo(tmp_path, killed):
+    """SIGKILL gives nobody a chance to clean up: an OOM kill, a container stop,
+    a process-group kill by a supervisor."""
+    import signal
+
+    server = JupyterServer(root_dir=tmp_path / "root", state_dir=tmp_path / "state").start()
+    try:
+        open_tab(server)
+        facts = launch_facts(server)
+        victims = [server.proc.pid] + ([facts["launcher_pid"]] if killed == "jupyter-and-launcher" else [])
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        server.proc.wait()
+        assert _wait_gone([facts["marimo_pid"], facts["launcher_pid"]]) == []
+        assert not processes_mentioning(str(tmp_path / "state"))
+    finally:
+        server.stop()
+
+
+def test_unusable_state_dir_is_explained_in_the_tab_and_status(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state directory should be")
+    server = JupyterServer(root_dir=tmp_path / "root", state_dir=blocker / "state").start()
+    try:
+        status = server.status()
+        assert status["venv"]["healthy"] is False
+        assert "not writable" in status["venv"]["problems"][0]
+        response = server.get("marimo/")
+        assert response.status_code == 503
+        assert "marimo could not start" in response.text
+        assert "state directory" in response.text and str(blocker / "state") in response.text
+    finally:
+        server.stop()
