@@ -140,8 +140,14 @@ class StateWriter:
     def update(self, **facts) -> None:
         self.facts.update(facts, updated=time.time())
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.facts), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(json.dumps(self.facts), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as error:
+            # The state file only informs the status API; losing it (say, the
+            # state dir was removed under us at shutdown) must not stop the
+            # launcher from stopping marimo.
+            print(f"jupyter-marimo-proxy: could not write {self.path}: {error}", file=sys.stderr)
 
 
 class Launcher:

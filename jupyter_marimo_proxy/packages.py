@@ -3,6 +3,7 @@ and the set of versions marimo itself depends on (kept fixed by every install)."
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
@@ -69,7 +70,23 @@ def dependency_closure(root: str, installed: dict[str, Distribution]) -> dict[st
     return pinned
 
 
+_constraints_cache: dict[tuple, list[str]] = {}
+
+
 def marimo_constraints(base_python: str) -> list[str]:
-    """``name==version`` lines that keep marimo and its dependencies as they are."""
-    installed = _by_name(base_site_dirs(base_python))
-    return [f"{name}=={version}" for name, version in sorted(dependency_closure("marimo", installed).items())]
+    """``name==version`` lines that keep marimo and its dependencies as they are.
+
+    Reading every distribution's metadata takes tens of milliseconds, more than
+    uv needs for a whole small install; the result only changes when a package
+    is added to or removed from the base environment, which changes the
+    modification time of its site directory.
+    """
+    dirs = base_site_dirs(base_python)
+    key = (base_python, tuple((d, os.stat(d).st_mtime_ns) for d in dirs))
+    if key not in _constraints_cache:
+        installed = _by_name(dirs)
+        _constraints_cache.clear()
+        _constraints_cache[key] = [
+            f"{name}=={version}" for name, version in sorted(dependency_closure("marimo", installed).items())
+        ]
+    return _constraints_cache[key]

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 # Written last during creation: a venv dir without it is a half-built one.
@@ -130,6 +131,7 @@ def full_check(venv_dir: Path) -> VenvReport:
     return apply_probe(report, proc.returncode, proc.stdout, proc.stderr)
 
 
+@lru_cache(maxsize=4)
 def base_site_dirs(base_python: str) -> list[str]:
     """The site-packages directories Jupyter's interpreter imports from, in order."""
     code = (
