@@ -2,6 +2,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import marimoSvgstr from '../style/icons/marimo.svg';
 import marimoUnavailableSvgstr from '../style/icons/marimo-unavailable.svg';
+import packageSvgstr from '../style/icons/package.svg';
 
 /**
  * The marimo icon, registered under a name so that the settings schema can
@@ -25,3 +26,9 @@ export const marimoUnavailableIcon = new LabIcon({
 export function iconDataUrl(icon: LabIcon): string {
   return `data:image/svg+xml,${encodeURIComponent(icon.svgstr)}`;
 }
+
+/** A package box with a plus: the "Install package" sidebar's tab icon. */
+export const packageInstallIcon = new LabIcon({
+  name: 'jupyter-marimo-proxy:package-install',
+  svgstr: packageSvgstr
+});

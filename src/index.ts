@@ -14,6 +14,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IDisposable } from '@lumino/disposable';
 
 import { iconDataUrl, marimoIcon, marimoUnavailableIcon } from './icons';
+import { packagesPlugin } from './packages/plugin';
 import { createMarimoTab, MarimoPanel, openInBrowserTab } from './panel';
 import { fetchStatus } from './status';
 import {
@@ -31,7 +32,7 @@ const CAPTION = 'Open the marimo editor in a JupyterLab tab';
 const LAUNCHER_CATEGORY = 'Notebook';
 const LAUNCHER_RANK = 10;
 
-const plugin: JupyterFrontEndPlugin<void> = {
+export const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Open marimo from the Launcher in a JupyterLab tab.',
   autoStart: true,
@@ -169,4 +170,6 @@ function isAvailable(check: IStatusCheck | null): boolean {
   return check === null || check.kind === 'ok';
 }
 
-export default plugin;
+export { packagesPlugin };
+
+export default [plugin, packagesPlugin] as JupyterFrontEndPlugin<any>[];

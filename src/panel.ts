@@ -208,7 +208,12 @@ function createChecking(): Widget {
   return widget;
 }
 
-function createMessage(
+/**
+ * A message saying why the server part cannot be used, with a button to
+ * check again. Shared with the "Install package" sidebar, so that both
+ * explain a missing server extension in the same words.
+ */
+export function createMessage(
   check: IStatusCheck,
   retryLabel: string,
   onRetry: () => void

@@ -43,10 +43,28 @@ export async function requestAPI<T>(
   }
 
   if (!response.ok) {
-    throw new ServerConnection.ResponseError(response, errorMessage(data));
+    throw new APIError(response, errorMessage(data), data);
   }
   return data as T;
 }
+
+/**
+ * A non-2xx answer of the REST API, with its parsed body: some error
+ * answers carry more than a message (a failed restart sends marimo's state
+ * and log tail).
+ */
+export class APIError extends ServerConnection.ResponseError {
+  constructor(response: Response, message: string, body: unknown) {
+    super(response, message);
+    this.body = body;
+  }
+
+  /** The answer's JSON, or its text when it was not JSON. */
+  readonly body: unknown;
+}
+
+/** The REST helper's signature, so that callers can be given a fake one. */
+export type RequestFn = <T>(endpoint: string, init?: RequestInit) => Promise<T>;
 
 function errorMessage(data: unknown): string {
   if (data && typeof data === 'object' && 'message' in data) {

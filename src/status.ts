@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { requestAPI, RequestFn } from './request';
 import { IServerStatus, IStatusCheck } from './tokens';
 
 /**
@@ -121,14 +121,19 @@ export function statusWarnings(status: IServerStatus): string[] {
 export async function fetchStatus(
   settings?: ServerConnection.ISettings
 ): Promise<IStatusCheck> {
-  return classifyStatus(await requestStatus(settings));
+  return checkStatusWith(endpoint => requestAPI(endpoint, {}, settings));
 }
 
-async function requestStatus(
-  settings?: ServerConnection.ISettings
-): Promise<StatusOutcome> {
+/** Ask for the status through a given request helper; never throws. */
+export async function checkStatusWith(
+  request: RequestFn
+): Promise<IStatusCheck> {
+  return classifyStatus(await requestStatus(request));
+}
+
+async function requestStatus(request: RequestFn): Promise<StatusOutcome> {
   try {
-    const body = await requestAPI<unknown>('status', {}, settings);
+    const body = await request<unknown>('status');
     return { type: 'response', httpStatus: 200, body };
   } catch (error) {
     if (error instanceof ServerConnection.ResponseError) {

@@ -18,8 +18,14 @@ export const TRACKER_NAMESPACE = 'jupyter-marimo-proxy';
 /** Id of the single marimo tab in the main area. */
 export const MARIMO_WIDGET_ID = 'jupyter-marimo-proxy-marimo';
 
+/** Id of the "Install package" panel in the left sidebar. */
+export const PACKAGES_WIDGET_ID = 'jupyter-marimo-proxy-packages';
+
 export namespace CommandIDs {
   export const open = 'jupyter-marimo-proxy:open';
+  /** Open (or bring forward) the "Install package" sidebar. */
+  export const installPackage = 'jupyter-marimo-proxy:install-package';
+  export const restart = 'jupyter-marimo-proxy:restart';
 }
 
 /**
@@ -40,6 +46,7 @@ export type MarimoState = 'stopped' | 'starting' | 'running' | 'failed';
 export interface IVenvStatus {
   path: string;
   python_version: string | null;
+  marimo_version: string | null;
   exists: boolean;
   healthy: boolean;
   problems: string[];
@@ -64,6 +71,8 @@ export interface IInstallerStatus {
 /** Body of `GET {baseUrl}jupyter-marimo-proxy/status`. */
 export interface IServerStatus {
   version: string;
+  state_dir: string;
+  root_dir: string;
   venv: IVenvStatus;
   marimo: IMarimoStatus;
   installer: IInstallerStatus;

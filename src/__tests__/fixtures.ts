@@ -4,9 +4,12 @@ import { IServerStatus } from '../tokens';
 export function healthyStatus(): IServerStatus {
   return {
     version: '0.1.0',
+    state_dir: '/home/alice/.local/state/jupyter-marimo-proxy',
+    root_dir: '/home/alice/work',
     venv: {
       path: '/home/alice/.local/state/jupyter-marimo-proxy/venv',
       python_version: '3.11.2',
+      marimo_version: '0.9.0',
       exists: true,
       healthy: true,
       problems: []

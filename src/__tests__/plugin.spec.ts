@@ -2,7 +2,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
-import plugin from '../index';
+import plugins, { plugin } from '../index';
 import { MarimoPanel } from '../panel';
 import { CommandIDs, MARIMO_WIDGET_ID, PLUGIN_ID } from '../tokens';
 import { healthyStatus, jsonResponse } from './fixtures';
@@ -46,6 +46,14 @@ describe(PLUGIN_ID, () => {
   afterEach(() => {
     fetchMock.mockRestore();
     document.body.innerHTML = '';
+  });
+
+  it('is exported with the packages sidebar plugin', () => {
+    expect(plugins.map(p => p.id)).toEqual([
+      'jupyter-marimo-proxy:plugin',
+      'jupyter-marimo-proxy:packages'
+    ]);
+    expect(plugins[0]).toBe(plugin);
   });
 
   it('has the documented id and hard-requires nothing', () => {
