@@ -28,8 +28,15 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     settings = MarimoProxy(config=serverapp.config, parent=serverapp)
     base_url = serverapp.web_app.settings.get("base_url", "/")
-    install_session(settings, root_dir=str(serverapp.root_dir), base_url=base_url)
+    session = install_session(settings, root_dir=str(serverapp.root_dir), base_url=base_url)
     serverapp.web_app.add_handlers(".*$", route_table(base_url))
+    try:
+        from .kernelspec import register_kernelspec
+
+        register_kernelspec(serverapp, session.layout)
+    except OSError as error:
+        # An unusable state dir is reported by the status API and the tab.
+        serverapp.log.warning("jupyter_marimo_proxy: no 'marimo venv' kernel: %s", error)
     serverapp.log.info(
         "jupyter_marimo_proxy %s: marimo at %smarimo/, state in %s",
         __version__,

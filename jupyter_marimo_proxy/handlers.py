@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlencode
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from .marimo_control import NotRunning, restart_marimo
+from .notebooks import (
+    CommandFailed,
+    TargetExists,
+    convert_to_marimo,
+    create_notebook,
+    export_to_ipynb,
+    is_marimo_notebook,
+)
 from .packages import list_packages
-from .session import current_session
+from .paths import PathRefused, resolve_in_root, to_contents_path
+from .requirements_file import read_requirements_file
+from .session import current_session, marimo_tab_url
 from .specs import SpecError, parse_package_name, parse_specs
 from .status import build_status
+from .venv import ensure_venv, venv_python
 
 API_PREFIX = "jupyter-marimo-proxy"
 MAX_LONG_POLL_SECONDS = 30.0
@@ -57,11 +69,20 @@ class PackagesHandler(JsonAPIHandler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
+        """Install ``specs``, or the requirements of ``requirements_file`` (a path in the root)."""
+        body = self.read_json()
+        session = current_session()
         try:
-            requirements = parse_specs(self.read_json().get("specs"))
+            if "requirements_file" in body:
+                path = resolve_in_root(session.root_dir, body["requirements_file"], kind="file")
+                requirements = read_requirements_file(path)
+            else:
+                requirements = parse_specs(body.get("specs"))
+        except PathRefused as error:
+            raise tornado.web.HTTPError(error.status, str(error)) from None
         except SpecError as error:
             raise tornado.web.HTTPError(400, str(error)) from None
-        self.accepted(current_session().packages.install(requirements))
+        self.accepted(session.packages.install(requirements))
 
 
 class PackageHandler(JsonAPIHandler):
@@ -128,6 +149,85 @@ class RestartHandler(JsonAPIHandler):
         self.finish(json.dumps((await build_status(session))["marimo"]))
 
 
+class NotebookFileHandler(JsonAPIHandler):
+    """Shared by the routes that take a file in the Jupyter root and run marimo on it."""
+
+    def resolve(self, relative: object, kind: str = "file", must_exist: bool = True):
+        try:
+            return resolve_in_root(current_session().root_dir, relative, kind=kind, must_exist=must_exist)
+        except PathRefused as error:
+            raise tornado.web.HTTPError(error.status, str(error)) from None
+
+    async def venv_python(self) -> str:
+        session = current_session()
+        await asyncio.to_thread(session.layout.ensure)
+        await asyncio.to_thread(ensure_venv, session.layout.venv_dir, session.settings.base_python)
+        return str(venv_python(session.layout.venv_dir))
+
+    async def run_conversion(self, convert) -> None:
+        body = self.read_json()
+        source = self.resolve(body.get("path"))
+        try:
+            target = await convert(await self.venv_python(), source, bool(body.get("overwrite", False)))
+        except TargetExists as exists:
+            self.set_status(409)
+            self.finish(
+                json.dumps(
+                    {
+                        "message": f"{exists.target.name} already exists. Send overwrite: true to replace it.",
+                        "target": to_contents_path(current_session().root_dir, exists.target),
+                    }
+                )
+            )
+            return
+        except PathRefused as error:
+            raise tornado.web.HTTPError(error.status, str(error)) from None
+        except CommandFailed as error:
+            raise tornado.web.HTTPError(422, f"marimo could not do it: {error}") from None
+        self.finish(json.dumps({"path": to_contents_path(current_session().root_dir, target)}))
+
+
+class ConvertHandler(NotebookFileHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        """``x.ipynb`` -> ``x.marimo.py`` with ``marimo convert``."""
+        await self.run_conversion(convert_to_marimo)
+
+
+class ExportHandler(NotebookFileHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        """``x.marimo.py`` -> ``x.ipynb`` with ``marimo export ipynb``."""
+        await self.run_conversion(export_to_ipynb)
+
+
+class NewNotebookHandler(NotebookFileHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        directory = self.read_json().get("directory") or "."
+        folder = self.resolve(directory, kind="dir")
+        target = await asyncio.to_thread(create_notebook, folder)
+        self.set_status(201)
+        self.finish(json.dumps({"path": to_contents_path(current_session().root_dir, target)}))
+
+
+class NotebookUrlHandler(NotebookFileHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        """Where marimo shows a notebook: its editor, or its app view (code hidden, outputs live)."""
+        session = current_session()
+        path = self.resolve(self.get_argument("path", ""))
+        if not await asyncio.to_thread(is_marimo_notebook, path):
+            raise tornado.web.HTTPError(400, f"{path.name} is not a marimo notebook (no `app = marimo.App(...)`).")
+        mode = self.get_argument("mode", "edit")
+        if mode not in ("edit", "app"):
+            raise tornado.web.HTTPError(400, "mode must be 'edit' or 'app'.")
+        query = {"file": to_contents_path(session.root_dir, path)}
+        if mode == "app":
+            query["view-as"] = "present"
+        self.finish(json.dumps({"url": marimo_tab_url(session.base_url) + "?" + urlencode(query), "mode": mode}))
+
+
 def route_table(base_url: str) -> list[tuple]:
     def route(path: str) -> str:
         return url_path_join(base_url, API_PREFIX, path)
@@ -139,4 +239,8 @@ def route_table(base_url: str) -> list[tuple]:
         (route("jobs"), JobsHandler),
         (route("jobs/([0-9a-f]+)"), JobHandler),
         (route("restart"), RestartHandler),
+        (route("convert"), ConvertHandler),
+        (route("export"), ExportHandler),
+        (route("new"), NewNotebookHandler),
+        (route("notebook-url"), NotebookUrlHandler),
     ]

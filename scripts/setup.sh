@@ -31,9 +31,15 @@ fi
 npm run build:prod
 
 step "Installing jupyter-marimo-proxy (editable) with its test dependencies"
+# The install copies the built labextension into .venv/share. A symlink left
+# there by `jupyter labextension develop` would make it write into the build
+# output instead (and the next install would then fail on a duplicate file).
+share=.venv/share/jupyter/labextensions/jupyter-marimo-proxy
+if [ -L "$share" ]; then rm "$share"; fi
+rm -f jupyter_marimo_proxy/labextension/install.json
 # The frontend is built above; the build hook would only redo it.
-SKIP_JUPYTER_BUILDER=1 uv pip install --quiet --python .venv/bin/python -e ".[test]"
-jupyter labextension develop --overwrite . >/dev/null
+SKIP_JUPYTER_BUILDER=1 uv pip install --quiet --python .venv/bin/python \
+  --reinstall-package jupyter-marimo-proxy -e ".[test]"
 
 step "Installed"
 jupyter server extension list 2>&1 | grep -E "jupyter_marimo_proxy|jupyter_server_proxy" || true

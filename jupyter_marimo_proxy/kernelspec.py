@@ -1,0 +1,43 @@
+"""A Jupyter kernel in the user venv, so an .ipynb twin sees the packages installed for marimo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .layout import StateLayout
+from .venv import venv_python
+
+KERNEL_NAME = "marimo-venv"
+DISPLAY_NAME = "Python (marimo venv)"
+
+
+def kernels_dir(layout: StateLayout) -> Path:
+    return layout.root / "kernels"
+
+
+def write_kernelspec(layout: StateLayout) -> Path:
+    """kernel.json pointing at the venv's interpreter.
+
+    The venv keeps its path when it is rebuilt, so the spec stays valid; the
+    kernel fails with a clear message only while no venv exists yet.
+    """
+    folder = kernels_dir(layout) / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [str(venv_python(layout.venv_dir)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": DISPLAY_NAME,
+        "language": "python",
+        "metadata": {"debugger": True, "jupyter_marimo_proxy": {"venv": str(layout.venv_dir)}},
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    return folder
+
+
+def register_kernelspec(serverapp, layout: StateLayout) -> None:
+    """Serve the spec from our state dir: nothing is written to the user's Jupyter dirs."""
+    write_kernelspec(layout)
+    manager = serverapp.kernel_spec_manager
+    directory = str(kernels_dir(layout))
+    if directory not in manager.kernel_dirs:
+        manager.kernel_dirs.append(directory)
