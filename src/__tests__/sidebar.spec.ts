@@ -1,0 +1,374 @@
+import { Widget } from '@lumino/widgets';
+
+import { IJob, PackagesAPI } from '../packages/api';
+import { PackagesModel } from '../packages/model';
+import { PackagesSidebar } from '../packages/sidebar';
+import {
+  deferred,
+  fails,
+  FakeServer,
+  healthyServer,
+  job,
+  until
+} from './fakeServer';
+import { healthyStatus } from './fixtures';
+
+describe('PackagesSidebar', () => {
+  let sidebar: PackagesSidebar | null = null;
+
+  afterEach(() => {
+    if (sidebar) {
+      const model = sidebar.model;
+      sidebar.dispose();
+      model.dispose();
+      sidebar = null;
+    }
+    document.body.innerHTML = '';
+  });
+
+  /** Attach a sidebar on `server` and wait for its first refresh. */
+  async function open(server: FakeServer): Promise<PackagesSidebar> {
+    const model = new PackagesModel({
+      api: new PackagesAPI(server.request),
+      retryDelay: 0,
+      idleDelay: 0
+    });
+    sidebar = new PackagesSidebar({ model });
+    Widget.attach(sidebar, document.body);
+    await until(() => !model.loading && model.check !== null, 'first refresh');
+    return sidebar;
+  }
+
+  function q<T extends Element = HTMLElement>(selector: string): T {
+    const found = sidebar!.node.querySelector<T>(selector);
+    if (!found) {
+      throw new Error(`no ${selector}`);
+    }
+    return found;
+  }
+
+  function names(listClass: string): string[] {
+    return Array.from(
+      sidebar!.node.querySelectorAll<HTMLElement>(
+        `.${listClass} [data-package]`
+      )
+    ).map(row => row.dataset.package!);
+  }
+
+  function type(text: string): void {
+    q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value = text;
+  }
+
+  it('shows the environment it acts on', async () => {
+    await open(healthyServer());
+    expect(sidebar!.node.classList).toContain('jp-MarimoPackages');
+    const fact = (key: string) => q(`[data-fact="${key}"]`).textContent;
+    expect(fact('path')).toBe(
+      '/home/alice/.local/state/jupyter-marimo-proxy/venv'
+    );
+    expect(fact('python')).toBe('3.11.2');
+    expect(fact('installer')).toBe('uv 0.4.0');
+    expect(fact('marimo')).toBe('0.9.0');
+  });
+
+  it('says when the venv does not exist yet, and warns about real problems', async () => {
+    const status = healthyStatus();
+    status.venv.exists = false;
+    status.venv.healthy = false;
+    status.venv.problems = [
+      'The state directory /nope is not writable. Set c.MarimoProxy.state_dir.',
+      'The venv has not been created yet; it is created when marimo first opens.'
+    ];
+    await open(healthyServer().on('GET', 'status', () => status));
+    const notes = Array.from(
+      sidebar!.node.querySelectorAll<HTMLElement>('.jp-MarimoPackages-note')
+    );
+    expect(notes.map(n => n.textContent)).toEqual([
+      'The environment is created when marimo first opens or at the first install.',
+      'The environment needs attention: The state directory /nope is not writable. Set c.MarimoProxy.state_dir.'
+    ]);
+    expect(notes[1].classList).toContain('jp-mod-warning');
+  });
+
+  it('lists the user packages with Uninstall and folds the base ones away', async () => {
+    await open(healthyServer());
+    expect(names('jp-MarimoPackages-user')).toEqual([
+      'jmp-alpha',
+      'typing-extensions'
+    ]);
+    const row = q('.jp-MarimoPackages-user [data-package="jmp-alpha"]');
+    expect(row.textContent).toContain('1.0');
+    expect(row.querySelector('.jp-MarimoPackages-uninstall')).not.toBeNull();
+
+    const details = q<HTMLDetailsElement>('details');
+    expect(details.open).toBe(false);
+    expect(details.querySelector('.jp-MarimoPackages-base')).not.toBeNull();
+    expect(names('jp-MarimoPackages-base')).toEqual([
+      'marimo',
+      'numpy',
+      'typing-inspection'
+    ]);
+    expect(
+      sidebar!.node.querySelectorAll(
+        '.jp-MarimoPackages-base .jp-MarimoPackages-uninstall'
+      )
+    ).toHaveLength(0);
+    expect(details.textContent).toContain(
+      "Provided by Jupyter's environment (3)"
+    );
+  });
+
+  it('filters both lists as the user types', async () => {
+    await open(healthyServer());
+    const filter = q<HTMLInputElement>('.jp-MarimoPackages-filter');
+    filter.value = 'typing';
+    filter.dispatchEvent(new Event('input'));
+    expect(names('jp-MarimoPackages-user')).toEqual(['typing-extensions']);
+    expect(names('jp-MarimoPackages-base')).toEqual(['typing-inspection']);
+    expect(sidebar!.node.textContent).toContain('Installed by you (1 of 2)');
+
+    filter.value = 'zzz';
+    filter.dispatchEvent(new Event('input'));
+    expect(names('jp-MarimoPackages-user')).toEqual([]);
+    expect(sidebar!.node.textContent).toContain(
+      'None of your packages match the filter.'
+    );
+  });
+
+  it('installs what is typed, shows the live log and a Cancel button', async () => {
+    const poll = deferred<IJob>();
+    const server = healthyServer()
+      .on('POST', 'packages', call => job({ specs: call.body.specs }))
+      .on('GET', 'jobs/job1', call =>
+        call.query.get('offset') === '0'
+          ? job({
+              state: 'running',
+              specs: ['jmp-live', 'jmp-alpha'],
+              log: [
+                '$ uv pip install jmp-live jmp-alpha',
+                'Resolved 2 packages'
+              ]
+            })
+          : poll.promise
+      )
+      .on('DELETE', 'jobs/job1', () =>
+        job({
+          state: 'cancelled',
+          specs: ['jmp-live', 'jmp-alpha'],
+          message: 'Cancelled; nothing changed (already satisfied).'
+        })
+      );
+    await open(server);
+    type('jmp-live jmp-alpha');
+    q<HTMLButtonElement>('.jp-MarimoPackages-install').click();
+
+    await until(() => server.callsTo('POST', 'packages').length === 1, 'POST');
+    expect(server.callsTo('POST', 'packages')[0].body).toEqual({
+      specs: ['jmp-live', 'jmp-alpha']
+    });
+    const log = q('.jp-MarimoPackages-log');
+    await until(
+      () => log.textContent!.includes('Resolved 2 packages'),
+      'log lines'
+    );
+    expect(log.textContent).toBe(
+      '$ uv pip install jmp-live jmp-alpha\nResolved 2 packages\n'
+    );
+    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe('');
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Installing jmp-live, jmp-alpha…'
+    );
+
+    const cancel = q<HTMLButtonElement>('.jp-MarimoPackages-cancel');
+    expect(cancel.hidden).toBe(false);
+    cancel.click();
+    await until(
+      () => server.callsTo('DELETE', 'jobs/job1').length === 1,
+      'DELETE'
+    );
+    await until(() => cancel.hidden, 'Cancel to go');
+    expect(q('.jp-MarimoPackages-jobMessage').textContent).toBe(
+      'Cancelled; nothing changed (already satisfied).'
+    );
+    poll.resolve(job({ state: 'cancelled', specs: ['jmp-live', 'jmp-alpha'] }));
+  });
+
+  it('keeps the typed text and shows the server message when a spec is refused', async () => {
+    const message =
+      "'./x.whl' looks like a local path. Only requirements by name are accepted.";
+    const server = healthyServer().on(
+      'POST',
+      'packages',
+      fails(400, { message })
+    );
+    await open(server);
+    type('requests\n./x.whl');
+    q<HTMLButtonElement>('.jp-MarimoPackages-install').click();
+    const error = q('.jp-MarimoPackages-form .jp-MarimoPackages-error');
+    await until(() => !error.hidden, 'the inline error');
+    expect(error.textContent).toBe(message);
+    expect(error.getAttribute('role')).toBe('alert');
+    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe(
+      'requests\n./x.whl'
+    );
+    expect(server.callsTo('POST', 'packages')[0].body.specs).toEqual([
+      'requests',
+      './x.whl'
+    ]);
+  });
+
+  it('installs with Ctrl+Enter in the field', async () => {
+    const server = healthyServer()
+      .on('POST', 'packages', () => job())
+      .on('GET', 'jobs/job1', () => job({ state: 'succeeded', message: 'ok' }));
+    await open(server);
+    type('jmp-live');
+    q('.jp-MarimoPackages-specs').dispatchEvent(
+      new KeyboardEvent('keydown', {
+        key: 'Enter',
+        ctrlKey: true,
+        bubbles: true
+      })
+    );
+    await until(() => server.callsTo('POST', 'packages').length === 1, 'POST');
+  });
+
+  it('lists jobs waiting in the queue, each with a Cancel', async () => {
+    const first = deferred<IJob>();
+    let n = 0;
+    const server = healthyServer()
+      .on('POST', 'packages', call => {
+        n += 1;
+        return job({ id: `j${n}`, specs: call.body.specs, created: n });
+      })
+      .on('GET', 'jobs/j1', () => first.promise)
+      .on('DELETE', 'jobs/j2', () =>
+        job({
+          id: 'j2',
+          specs: ['jmp-bravo'],
+          created: 2,
+          state: 'cancelled',
+          message: 'Cancelled before it started.'
+        })
+      );
+    await open(server);
+    type('jmp-alpha');
+    await sidebar!.install();
+    type('jmp-bravo');
+    await sidebar!.install();
+
+    const queued = () =>
+      Array.from(
+        sidebar!.node.querySelectorAll<HTMLElement>(
+          '.jp-MarimoPackages-queue li'
+        )
+      );
+    expect(queued().map(li => li.textContent)).toEqual([
+      'Install jmp-bravoCancel'
+    ]);
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Install jmp-alpha: waiting to start…'
+    );
+    queued()[0]
+      .querySelector<HTMLButtonElement>('.jp-MarimoPackages-cancelQueued')!
+      .click();
+    await until(() => queued().length === 0, 'the queue to empty');
+    expect(server.callsTo('DELETE', 'jobs/j2')).toHaveLength(1);
+    first.resolve(
+      job({ id: 'j1', specs: ['jmp-alpha'], created: 1, state: 'succeeded' })
+    );
+  });
+
+  it('uninstalls a package from its row', async () => {
+    const server = healthyServer()
+      .on('DELETE', 'packages/jmp-alpha', () =>
+        job({ id: 'u', kind: 'uninstall', specs: ['jmp-alpha'] })
+      )
+      .on('GET', 'jobs/u', () => new Promise<IJob>(() => undefined));
+    await open(server);
+    q<HTMLButtonElement>(
+      '[data-package="jmp-alpha"] .jp-MarimoPackages-uninstall'
+    ).click();
+    await until(
+      () => server.callsTo('DELETE', 'packages/jmp-alpha').length === 1,
+      'DELETE'
+    );
+    await until(
+      () =>
+        q('[data-package="jmp-alpha"] .jp-MarimoPackages-uninstall')
+          .textContent === 'Queued',
+      'the row to say Queued'
+    );
+    expect(
+      q<HTMLButtonElement>(
+        '[data-package="jmp-alpha"] .jp-MarimoPackages-uninstall'
+      ).disabled
+    ).toBe(true);
+  });
+
+  it('restarts marimo and shows a failure with the log tail', async () => {
+    const server = healthyServer().on(
+      'POST',
+      'restart',
+      fails(500, {
+        version: '0.25.2',
+        running: false,
+        state: 'failed',
+        port: null,
+        url: '/marimo/',
+        error: 'marimo exited with code 1',
+        log_tail: 'ImportError: broken'
+      })
+    );
+    await open(server);
+    const restart = q<HTMLButtonElement>('.jp-MarimoPackages-restart');
+    expect(restart.textContent).toBe('Restart marimo');
+    restart.click();
+    expect(restart.disabled).toBe(true);
+    expect(restart.textContent).toBe('Restarting marimo…');
+    const status = q('.jp-MarimoPackages-restartStatus');
+    await until(() => status.dataset.state === 'failed', 'the outcome');
+    expect(status.textContent).toBe(
+      'marimo did not come back after the restart: marimo exited with code 1.'
+    );
+    expect(q('.jp-MarimoPackages-restartLog').textContent).toBe(
+      'ImportError: broken'
+    );
+    expect(restart.disabled).toBe(false);
+  });
+
+  it('explains a missing server extension like the marimo tab does', async () => {
+    const server = new FakeServer().on(
+      'GET',
+      'status',
+      fails(404, 'Not Found')
+    );
+    await open(server);
+    const message = q('.jp-MarimoPackages-unavailable .jp-MarimoProxy-message');
+    expect(message.classList).toContain('jp-mod-missing');
+    expect(message.textContent).toContain(
+      'The jupyter-marimo-proxy server extension is not enabled'
+    );
+    expect(q('.jp-MarimoPackages-body').hidden).toBe(true);
+    expect(sidebar!.node.dataset.status).toBe('missing');
+
+    // "Check again" asks again.
+    server.on('GET', 'status', () => {
+      throw new Error('still down');
+    });
+    message.querySelector<HTMLButtonElement>('.jp-MarimoProxy-retry')!.click();
+    await until(
+      () => server.callsTo('GET', 'status').length === 2,
+      'a second check'
+    );
+  });
+
+  it('never renders server text as HTML', async () => {
+    const server = healthyServer().on('GET', 'packages', () => [
+      { name: '<img src=x onerror=alert(1)>', version: '1', source: 'user' }
+    ]);
+    await open(server);
+    expect(sidebar!.node.querySelector('img')).toBeNull();
+    expect(sidebar!.node.textContent).toContain('<img src=x onerror=alert(1)>');
+  });
+});
