@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 try:
     from ._version import __version__
 except ImportError:  # a source checkout that was never built
@@ -37,6 +39,12 @@ def _load_jupyter_server_extension(serverapp) -> None:
     except OSError as error:
         # An unusable state dir is reported by the status API and the tab.
         serverapp.log.warning("jupyter_marimo_proxy: no 'marimo venv' kernel: %s", error)
+    if settings.requirements:
+        # After start-up: the server answers (and marimo opens) while this runs.
+        from tornado.ioloop import IOLoop
+
+        requirements = os.path.join(str(serverapp.root_dir), os.path.expanduser(settings.requirements))
+        IOLoop.current().add_callback(session.packages.bootstrap, requirements)
     serverapp.log.info(
         "jupyter_marimo_proxy %s: marimo at %smarimo/, state in %s",
         __version__,

@@ -54,6 +54,31 @@ class MarimoProxy(Configurable):
 
     no_index = Bool(False, help="Install only from find_links, never from an index (--no-index).").tag(config=True)
 
+    idle_timeout = Float(
+        0.0,
+        help=(
+            "Stop marimo after this many seconds without a connected notebook (0: never). "
+            "The next open starts it again."
+        ),
+    ).tag(config=True)
+
+    transport = Enum(
+        ["websocket", "sse"],
+        default_value="websocket",
+        help=(
+            "How marimo's page talks to its server: 'websocket', or 'sse' (server-sent events) "
+            "behind proxies that break websockets (reported on SageMaker)."
+        ),
+    ).tag(config=True)
+
+    requirements = Unicode(
+        "",
+        help=(
+            "A requirements file installed into the user venv in the background when Jupyter "
+            "starts (a job shown in the sidebar); marimo opens meanwhile."
+        ),
+    ).tag(config=True)
+
     extra_marimo_args = List(
         Unicode(),
         help="Extra arguments appended to `marimo edit` (for example ['--watch']).",

@@ -149,6 +149,13 @@ class RestartHandler(JsonAPIHandler):
         self.finish(json.dumps((await build_status(session))["marimo"]))
 
 
+class RepairHandler(JsonAPIHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        """Rebuild the venv if it is broken and reinstall every package the manifest records."""
+        self.accepted(current_session().packages.repair("Repair asked for."))
+
+
 class NotebookFileHandler(JsonAPIHandler):
     """Shared by the routes that take a file in the Jupyter root and run marimo on it."""
 
@@ -239,6 +246,7 @@ def route_table(base_url: str) -> list[tuple]:
         (route("jobs"), JobsHandler),
         (route("jobs/([0-9a-f]+)"), JobHandler),
         (route("restart"), RestartHandler),
+        (route("repair"), RepairHandler),
         (route("convert"), ConvertHandler),
         (route("export"), ExportHandler),
         (route("new"), NewNotebookHandler),

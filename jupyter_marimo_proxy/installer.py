@@ -75,9 +75,16 @@ class IndexSettings:
 
 
 def install_command(
-    installer: Installer, python: str, specs: list[str], index: IndexSettings, constraints_file: str | None
+    installer: Installer,
+    python: str,
+    specs: list[str],
+    index: IndexSettings,
+    constraints_file: str | None,
+    requirement_files: tuple[str, ...] = (),
 ) -> list[str]:
+    """``requirement_files`` come from server configuration only (they may carry options)."""
     constraint_args = ["--constraint", constraints_file] if constraints_file else []
+    constraint_args += [arg for path in requirement_files for arg in ("--requirement", path)]
     if installer.name == "uv":
         head = [installer.path or "uv", "pip", "install", "--python", python]
     else:

@@ -64,7 +64,8 @@ class Job:
 class JobPlan:
     """What running a job means: a command, and what to do with its outcome."""
 
-    command: list[str]
+    # None: nothing to run (e.g. a repair with no packages to reinstall).
+    command: list[str] | None
     env: dict[str, str] | None = None
     # Called with the job after the installer exits (success or failure); may
     # set job.message and record the outcome. Runs before waiters are told.
@@ -168,6 +169,12 @@ class JobQueue:
         if job.cancel_requested:
             # Cancelled while the venv was being prepared: never start the installer.
             self._finish(job, JobState.CANCELLED, None, "Cancelled before the installer started.")
+            return
+        if plan.command is None:
+            job.exit_code = 0
+            if plan.on_exit is not None:
+                await plan.on_exit(job)
+            self._finish(job, JobState.SUCCEEDED, 0, job.message)
             return
         self._append(job, "$ " + " ".join(plan.command))
         process = await asyncio.create_subprocess_exec(

@@ -11,7 +11,11 @@ of its own, and stays as marimo's supervisor:
 - If marimo cannot start, the launcher answers on marimo's port itself with a
   page that says why (the tail of marimo's log), instead of leaving the user
   with a bare proxy error after the timeout. After showing that page once it
-  exits non-zero, so the next open tries again.
+  exits non-zero, so that jupyter-server-proxy starts it again on the next open.
+- If marimo ends without being asked (crash, kill, clean exit), it is started
+  again in place, unless it keeps dying (a crash loop ends on the failure page).
+- With an idle timeout, marimo stops itself when unused; the launcher then
+  answers on its port and starts it again on the next request.
 - SIGHUP restarts marimo in place (same port, same secret).
 """
 
@@ -33,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .layout import StateLayout
-from .venv import create_venv, full_check, venv_python
+from .venv import ensure_venv, full_check, python_version_of, venv_python
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
@@ -41,8 +45,11 @@ STOP_GRACE_SECONDS = 5.0
 
 # Exit codes, so jupyter-server-proxy's supervisor restarts us where that helps.
 EXIT_STOPPED = 0
-EXIT_MARIMO_ENDED = 3  # marimo exited after running: restart on the next request
 EXIT_START_FAILED = 4  # failure page shown: the next open tries again
+
+# marimo dying more often than this is a crash loop, not bad luck.
+CRASH_WINDOW_SECONDS = 60.0
+MAX_RESTARTS_IN_WINDOW = 3
 
 # Loopback health checks must never go through an HTTP proxy from the environment.
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -59,6 +66,8 @@ class LaunchSpec:
     base_python: str
     extra_marimo_args: list[str] = field(default_factory=list)
     uv_path: str | None = None
+    idle_timeout: float = 0.0  # seconds; 0: never stop an idle marimo
+    transport: str | None = None  # marimo's "websocket" or "sse"
 
     @classmethod
     def load(cls, path: str) -> "LaunchSpec":
@@ -84,6 +93,8 @@ def marimo_command(spec: LaunchSpec, python: Path) -> list[str]:
         # The secret is read from a 0600 file: a command line is visible to `ps`.
         "--token-password-file",
         spec.secret_file,
+        # marimo's own idle shutdown counts minutes without a connected session.
+        *(["--timeout", f"{spec.idle_timeout / 60:g}"] if spec.idle_timeout else []),
         *spec.extra_marimo_args,
     ]
 
@@ -99,6 +110,9 @@ def marimo_environment(spec: LaunchSpec, venv_dir: Path) -> dict[str, str]:
     # Jupyter may run with PYTHONPATH pointing at its own environment; marimo
     # must resolve imports through the venv.
     env.pop("PYTHONPATH", None)
+    if spec.transport:
+        # Server-sent events instead of a websocket, for proxies that break websockets.
+        env["MARIMO_SERVER_TRANSPORT"] = spec.transport
     if spec.uv_path:
         # marimo's own Install button then uses uv (`uv pip install -p <venv python>`),
         # the same installer as the sidebar, unless the user's marimo config says otherwise.
@@ -159,6 +173,7 @@ class Launcher:
         self.stopping = threading.Event()
         self.restart_requested = threading.Event()
         self.parent_pid = os.getppid()
+        self.recent_exits: list[float] = []
 
     # -- marimo's process group -------------------------------------------------
 
@@ -240,17 +255,19 @@ class Launcher:
     # -- the whole run ----------------------------------------------------------
 
     def prepare_venv(self) -> str | None:
-        report = full_check(self.layout.venv_dir)
-        if report.healthy:
-            return None
+        """A healthy venv, rebuilt if broken. Reinstalling the user's packages
+        into a rebuilt venv is the server's job (a repair job), so marimo's
+        start never waits for an install."""
+        venv_dir = self.layout.venv_dir
         try:
-            create_venv(self.layout.venv_dir, self.spec.base_python)
+            built = ensure_venv(venv_dir, self.spec.base_python, probe=True)
         except (OSError, subprocess.CalledProcessError) as error:
             detail = getattr(error, "stderr", "") or str(error)
-            return f"Could not create the venv at {self.layout.venv_dir}: {detail}"
-        report = full_check(self.layout.venv_dir)
-        if not report.healthy:
-            return "The new venv is not usable: " + " ".join(report.problems)
+            return f"Could not create the venv at {venv_dir}: {detail}"
+        if built:
+            report = full_check(venv_dir, python_version_of(self.spec.base_python))
+            if not report.healthy:
+                return "The new venv is not usable: " + " ".join(report.problems)
         return None
 
     def start_and_wait(self) -> str | None:
@@ -265,10 +282,7 @@ class Launcher:
         self.install_signal_handlers()
         self.state.update(state="starting", port=self.spec.port, error=None)
         error = self.prepare_venv() or self.start_and_wait()
-        if error:
-            self.stop_marimo()
-            return self.serve_failure(error)
-        while True:
+        while not error:
             if self.stopping.is_set() or not self.parent_alive():
                 self.shutdown()
                 return EXIT_STOPPED
@@ -276,16 +290,53 @@ class Launcher:
                 self.restart_requested.clear()
                 self.stop_marimo()
                 error = self.start_and_wait()
-                if error:
-                    self.stop_marimo()
-                    return self.serve_failure(error)
+                continue
             assert self.marimo is not None
             code = self.marimo.poll()
-            if code is not None:
-                self.state.update(state="stopped", error=f"marimo exited with code {code}.")
-                self.stop_marimo()
-                return EXIT_MARIMO_ENDED
-            time.sleep(0.2)
+            if code is None:
+                time.sleep(0.2)
+                continue
+            self.stop_marimo()  # its group may outlive it
+            if code == 0 and self.spec.idle_timeout:
+                # marimo's own --timeout ended it: sleep until someone opens it again.
+                self.state.update(state="idle", marimo_pid=None, error=None)
+                if not self.wait_for_visitor():
+                    self.shutdown()
+                    return EXIT_STOPPED
+                error = self.start_and_wait()
+            else:
+                error = self.restart_after_exit(code)
+        self.stop_marimo()
+        if self.stopping.is_set() or not self.parent_alive():
+            self.shutdown()
+            return EXIT_STOPPED
+        return self.serve_failure(error)
+
+    def restart_after_exit(self, code: int) -> str | None:
+        """marimo ended without being asked (crash, kill, clean exit): start it again,
+        unless it keeps dying right after starting."""
+        now = time.monotonic()
+        self.recent_exits = [t for t in self.recent_exits if now - t < CRASH_WINDOW_SECONDS] + [now]
+        if len(self.recent_exits) > MAX_RESTARTS_IN_WINDOW:
+            return (
+                f"marimo exited with code {code} and has exited {len(self.recent_exits)} times "
+                f"in {CRASH_WINDOW_SECONDS:g} seconds; not restarting it again."
+            )
+        self.state.update(state="starting", error=f"marimo exited with code {code}; restarting it.")
+        return self.start_and_wait()
+
+    def wait_for_visitor(self) -> bool:
+        """Answer on marimo's port until a request comes, with a page that waits for
+        marimo and reloads. False when told to stop instead."""
+        page = waking_page(self.spec.base_url)
+        stopped = serve_page_until_visited(
+            self.spec.port,
+            self.spec.base_url,
+            page,
+            lambda: self.stopping.is_set() or not self.parent_alive(),
+            linger=0.0,
+        )
+        return not stopped
 
     def shutdown(self) -> None:
         self.stop_marimo()
@@ -298,17 +349,20 @@ class Launcher:
         tail = log_tail(log_path)
         self.state.update(state="failed", error=error, log_tail=tail)
         page = failure_page(error, tail, log_path)
-        stopped = serve_failure_page(
+        stopped = serve_page_until_visited(
             self.spec.port, self.spec.base_url, page, lambda: self.stopping.is_set() or not self.parent_alive()
         )
         return EXIT_STOPPED if stopped else EXIT_START_FAILED
 
 
-def serve_failure_page(port: int, base_url: str, page_html: str, should_stop: Callable[[], bool]) -> bool:
-    """Answer on marimo's port with the failure page until a user has seen it once.
+def serve_page_until_visited(
+    port: int, base_url: str, page_html: str, should_stop: Callable[[], bool], linger: float = 0.5
+) -> bool:
+    """Answer every request on marimo's port with ``page_html`` (503) until a user's
+    request has been answered once.
 
     Returns True when told to stop, False when the page was shown (or the port
-    was taken), after which the launcher exits non-zero so the next open retries.
+    was taken).
     """
     page = page_html.encode("utf-8")
     shown = threading.Event()
@@ -344,10 +398,28 @@ def serve_failure_page(port: int, base_url: str, page_html: str, should_stop: Ca
             stop = True
             break
         time.sleep(0.2)
-    time.sleep(0.5)  # let the response reach the proxy before the port closes
+    time.sleep(linger)  # let the response reach the proxy before the port closes
     server.shutdown()
     server.server_close()
     return stop
+
+
+def waking_page(base_url: str) -> str:
+    health = json.dumps(base_url + "/health")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Starting marimo</title>
+<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; }}</style></head>
+<body>
+<p id="marimo-proxy-waking">marimo was stopped after being idle; starting it again…</p>
+<script>
+(function poll() {{
+  fetch({health}, {{cache: "no-store"}})
+    .then(function (r) {{ if (r.ok) {{ location.reload(); }} else {{ setTimeout(poll, 500); }} }})
+    .catch(function () {{ setTimeout(poll, 500); }});
+}})();
+</script>
+</body></html>
+"""
 
 
 def failure_page(error: str, tail: str, log_path: Path | None) -> str:
@@ -379,7 +451,7 @@ def explain_only(port: int, base_url: str, error: str) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     parent = os.getppid()
     page = failure_page(error, "", None)
-    stopped = serve_failure_page(port, base_url, page, lambda: stopping.is_set() or os.getppid() != parent)
+    stopped = serve_page_until_visited(port, base_url, page, lambda: stopping.is_set() or os.getppid() != parent)
     return EXIT_STOPPED if stopped else EXIT_START_FAILED
 
 

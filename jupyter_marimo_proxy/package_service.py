@@ -59,6 +59,17 @@ def explain_failure(job: Job, constraints: list[str]) -> str:
     return f"Could not {job.kind} {what} (exit code {job.exit_code}): {detail}"
 
 
+def success_message(job: Job, rebuilt: bool, changes: str) -> str:
+    if job.kind == "repair":
+        venv = "Rebuilt the broken venv" if rebuilt else "The venv was healthy"
+        packages = f"reinstalled {', '.join(job.specs)}" if job.specs else "the manifest lists no packages"
+        return f"{venv}; {packages}."
+    if job.kind == "bootstrap":
+        return f"Installed the requirements in {job.specs[0]}: {changes}."
+    verb = "Installed" if job.kind == "install" else "Uninstalled"
+    return f"{verb} {', '.join(job.specs)}: {changes}."
+
+
 class PackageService:
     """The venv's package operations; one queue per venv, so one change at a time."""
 
@@ -77,24 +88,56 @@ class PackageService:
     def uninstall(self, names: list[str]) -> Job:
         return self.queue.submit(Job(kind="uninstall", specs=names))
 
+    def repair(self, reason: str = "") -> Job:
+        """Rebuild the venv if it is broken, then reinstall what the manifest records."""
+        requested = load_manifest(self.layout.manifest).requested
+        job = Job(kind="repair", specs=list(requested))
+        if reason:
+            job.log.append(reason)
+        return self.queue.submit(job)
+
+    def bootstrap(self, requirements_file: str) -> Job:
+        """Install the configured requirements file in the background (server configuration,
+        so the file may carry installer options). Not recorded as the user's requests."""
+        return self.queue.submit(Job(kind="bootstrap", specs=[requirements_file]))
+
+    def pending_repair(self) -> Job | None:
+        return next((j for j in self.queue.all() if j.kind == "repair" and not j.state.finished), None)
+
     def installed_by_user(self) -> dict[str, str]:
         return user_packages(self.layout.venv_dir)
 
     async def _plan(self, job: Job) -> JobPlan:
-        await asyncio.to_thread(self._prepare_venv)
+        # A repair runs the venv's interpreter to judge it; an install only checks files.
+        rebuilt = await asyncio.to_thread(self._prepare_venv, job.kind == "repair")
+        if job.kind == "repair":
+            job.log.append("The venv was broken: rebuilt it." if rebuilt else "The venv itself is healthy.")
         installer = choose_installer(self.settings.installer)
         before = await asyncio.to_thread(self.installed_by_user)
         constraints: list[str] = []
-        if job.kind == "install":
+        constraints_file: Path | None = None
+        command: list[str] | None = None
+        if job.kind == "uninstall":
+            command = uninstall_command(installer, self.python, job.specs)
+        elif job.kind == "bootstrap":
+            constraints = await asyncio.to_thread(marimo_constraints, self.settings.base_python)
+            constraints_file = self.layout.run_dir / f"constraints-{job.id}.txt"
+            constraints_file.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+            command = install_command(
+                installer,
+                self.python,
+                [],
+                index_settings(self.settings),
+                str(constraints_file),
+                requirement_files=tuple(job.specs),
+            )
+        elif job.specs:
             constraints = await asyncio.to_thread(marimo_constraints, self.settings.base_python)
             constraints_file = self.layout.run_dir / f"constraints-{job.id}.txt"
             constraints_file.write_text("\n".join(constraints) + "\n", encoding="utf-8")
             command = install_command(
                 installer, self.python, job.specs, index_settings(self.settings), str(constraints_file)
             )
-        else:
-            constraints_file = None
-            command = uninstall_command(installer, self.python, job.specs)
 
         async def on_exit(finished: Job) -> None:
             if constraints_file is not None:
@@ -103,8 +146,7 @@ class PackageService:
             if finished.exit_code == 0:
                 # Even a cancel that came too late: what was installed is recorded.
                 await asyncio.to_thread(self._record, finished, after)
-                verb = "Installed" if finished.kind == "install" else "Uninstalled"
-                finished.message = f"{verb} {', '.join(finished.specs)}: {describe_changes(before, after)}."
+                finished.message = success_message(finished, rebuilt, describe_changes(before, after))
             elif finished.cancel_requested:
                 finished.message = f"Cancelled; {describe_changes(before, after)}."
             else:
@@ -112,9 +154,9 @@ class PackageService:
 
         return JobPlan(command=command, env=self._installer_env(), on_exit=on_exit)
 
-    def _prepare_venv(self) -> None:
+    def _prepare_venv(self, probe: bool = False) -> bool:
         self.layout.ensure()
-        ensure_venv(self.layout.venv_dir, self.settings.base_python)
+        return ensure_venv(self.layout.venv_dir, self.settings.base_python, probe=probe)
 
     def _installer_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -129,7 +171,7 @@ class PackageService:
         manifest = load_manifest(self.layout.manifest)
         if job.kind == "install":
             manifest.add_requested(job.specs)
-        else:
+        elif job.kind == "uninstall":
             manifest.remove_requested(job.specs)
         manifest.installed = installed
         save_manifest(self.layout.manifest, manifest)

@@ -105,10 +105,32 @@ class MarimoSession:
             "base_python": self.settings.base_python,
             "extra_marimo_args": list(self.settings.extra_marimo_args),
             "uv_path": self.uv_path(),
+            "idle_timeout": self.settings.idle_timeout,
+            "transport": self.settings.transport if self.settings.transport != "websocket" else None,
         }
+        self.schedule_repair_if_needed()
         spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
         write_private_file(spec_file, json.dumps(spec, indent=2))
         return [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
+
+    def schedule_repair_if_needed(self) -> None:
+        """A broken venv, or a missing one with packages on record, gets a repair job.
+
+        The launcher rebuilds a broken venv at once so marimo can start; the
+        repair job reinstalls the recorded packages in the background, so the
+        start never waits for an install and nothing recorded is lost.
+        """
+        from .manifest import load_manifest
+        from .venv import full_check, python_version_of
+
+        venv_dir = self.layout.venv_dir
+        report = full_check(venv_dir, python_version_of(self.settings.base_python)) if venv_dir.exists() else None
+        requested = load_manifest(self.layout.manifest).requested
+        broken = report is not None and not report.healthy
+        lost = report is None and bool(requested)
+        if (broken or lost) and self.packages.pending_repair() is None:
+            reason = " ".join(report.problems) if report else "The venv is missing but the manifest lists packages."
+            self.packages.repair(reason)
 
     def uv_path(self) -> str | None:
         from .installer import choose_installer

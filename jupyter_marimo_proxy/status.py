@@ -11,7 +11,7 @@ from . import __version__
 from .installer import choose_installer
 from .launcher import log_tail
 from .session import MarimoSession, marimo_tab_url
-from .venv import VenvReport, apply_probe, probe_command, quick_check
+from .venv import VenvReport, apply_probe, probe_command, python_version_of, quick_check
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -31,8 +31,8 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-async def check_venv(venv_dir: Path) -> VenvReport:
-    report = quick_check(venv_dir)
+async def check_venv(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
+    report = quick_check(venv_dir, expected_version)
     if report.problems:
         return report
     proc = await asyncio.create_subprocess_exec(
@@ -89,7 +89,8 @@ def state_dir_problem(root: Path) -> str | None:
 
 
 async def build_status(session: MarimoSession) -> dict:
-    venv = await check_venv(session.layout.venv_dir)
+    version = await asyncio.to_thread(python_version_of, session.settings.base_python)
+    venv = await check_venv(session.layout.venv_dir, version)
     problem = state_dir_problem(session.layout.root)
     if problem:
         venv.problems.insert(0, problem)

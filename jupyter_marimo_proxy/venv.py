@@ -9,11 +9,13 @@ which is what makes it offer its Install button.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -83,8 +85,9 @@ class VenvReport:
         return asdict(self)
 
 
-def quick_check(venv_dir: Path) -> VenvReport:
-    """Checks that need no subprocess: files in place, creation finished."""
+def quick_check(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
+    """Checks that need no subprocess: files in place, creation finished, and
+    (given ``expected_version``, "3.11") still built for that Python."""
     report = VenvReport(path=str(venv_dir), exists=venv_dir.is_dir(), healthy=False)
     if not report.exists:
         report.problems.append("The venv has not been created yet; it is created when marimo first opens.")
@@ -97,6 +100,11 @@ def quick_check(venv_dir: Path) -> VenvReport:
         report.problems.append(f"The venv's interpreter {venv_python(venv_dir)} is missing or points nowhere.")
     if not (venv_dir / READY_MARKER).exists():
         report.problems.append("The venv was not completely created.")
+    built_for = ".".join((report.python_version or "").split(".")[:2])
+    if expected_version and built_for and built_for != expected_version:
+        report.problems.append(
+            f"The venv was built for Python {built_for}, but Jupyter now runs Python {expected_version}."
+        )
     report.healthy = not report.problems
     return report
 
@@ -123,8 +131,8 @@ def apply_probe(report: VenvReport, returncode: int, stdout: str, stderr: str) -
     return report
 
 
-def full_check(venv_dir: Path) -> VenvReport:
-    report = quick_check(venv_dir)
+def full_check(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
+    report = quick_check(venv_dir, expected_version)
     if report.problems:
         return report
     proc = subprocess.run(probe_command(venv_dir), capture_output=True, text=True, timeout=60)
@@ -175,9 +183,39 @@ def create_venv(venv_dir: Path, base_python: str) -> None:
     (venv_dir / READY_MARKER).write_text(base_python + "\n", encoding="utf-8")
 
 
-def ensure_venv(venv_dir: Path, base_python: str) -> bool:
-    """Create the venv unless a complete one is there. Returns True when it created one."""
-    if quick_check(venv_dir).healthy:
-        return False
-    create_venv(venv_dir, base_python)
-    return True
+@lru_cache(maxsize=4)
+def python_version_of(base_python: str) -> str:
+    """"3.11" for the interpreter the venv is built on."""
+    if base_python == sys.executable:
+        return f"{sys.version_info[0]}.{sys.version_info[1]}"
+    out = subprocess.run(
+        [base_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+@contextmanager
+def venv_lock(venv_dir: Path):
+    """One creator at a time: the launcher and an install job may both want the venv."""
+    venv_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv_dir.parent / "venv.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> bool:
+    """Create (or rebuild) the venv unless a healthy one is there. True when it built one.
+
+    ``probe`` also runs the venv's interpreter (marimo importable, a real venv);
+    without it only files are checked, which is enough before an install.
+    """
+    with venv_lock(venv_dir):
+        version = python_version_of(base_python)
+        check = full_check if probe else quick_check
+        if check(venv_dir, version).healthy:
+            return False
+        create_venv(venv_dir, base_python)
+        return True

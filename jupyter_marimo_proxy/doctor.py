@@ -1,0 +1,144 @@
+"""``jupyter marimo-proxy doctor``: what is installed, what is enabled, what is broken,
+and for each problem one line saying what to do. Exit code 1 when something is wrong."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, entry_points, version
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_config_path, jupyter_path
+
+from .config import MarimoProxy
+from .installer import choose_installer
+from .layout import StateLayout
+from .status import state_dir_problem
+from .venv import full_check, python_version_of
+
+LABEXTENSION = "jupyter-marimo-proxy"
+
+
+@dataclass
+class Report:
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def fact(self, name: str, value: object) -> None:
+        self.facts.append((name, str(value)))
+
+    def problem(self, what_to_do: str) -> None:
+        self.problems.append(what_to_do)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def server_extension_enabled(module: str) -> bool | None:
+    """The effective ``jpserver_extensions`` value: the first config dir that sets it wins."""
+    for directory in jupyter_config_path():
+        folder = Path(directory)
+        files = [folder / "jupyter_server_config.json"] + sorted((folder / "jupyter_server_config.d").glob("*.json"))
+        for path in files:
+            try:
+                settings = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            value = settings.get("ServerApp", {}).get("jpserver_extensions", {}).get(module)
+            if value is not None:
+                return bool(value)
+    return None
+
+
+def labextension_state() -> tuple[bool, bool]:
+    """(installed, disabled) for our prebuilt labextension."""
+    installed = any((Path(d) / LABEXTENSION / "package.json").exists() for d in jupyter_path("labextensions"))
+    disabled = False
+    for directory in jupyter_config_path():
+        try:
+            page_config = json.loads((Path(directory) / "labconfig" / "page_config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        listed = page_config.get("disabledExtensions", {})
+        if (isinstance(listed, dict) and listed.get(LABEXTENSION)) or (
+            isinstance(listed, list) and LABEXTENSION in listed
+        ):
+            disabled = True
+    return installed, disabled
+
+
+def diagnose(settings: MarimoProxy | None = None) -> Report:
+    settings = settings or MarimoProxy()
+    report = Report()
+    report.fact("python", sys.version.split()[0] + f" ({sys.executable})")
+    for name in ("jupyter-marimo-proxy", "jupyterlab", "jupyter_server", "jupyter-server-proxy", "marimo", "uv"):
+        report.fact(name, package_version(name) or "not installed")
+    if package_version("jupyter-server-proxy") is None:
+        report.problem("jupyter-server-proxy is missing: pip install jupyter-server-proxy")
+
+    for module in ("jupyter_marimo_proxy", "jupyter_server_proxy"):
+        enabled = server_extension_enabled(module)
+        report.fact(f"server extension {module}", {True: "enabled", False: "disabled", None: "not configured"}[enabled])
+        if not enabled:
+            report.problem(f"The server extension {module} is not enabled: jupyter server extension enable {module}")
+
+    installed, disabled = labextension_state()
+    report.fact("labextension", "disabled" if disabled else ("installed" if installed else "missing"))
+    if not installed:
+        report.problem("The JupyterLab extension is missing: reinstall with pip install --force-reinstall jupyter-marimo-proxy")
+    elif disabled:
+        report.problem(f"The JupyterLab extension is disabled: jupyter labextension enable {LABEXTENSION}")
+
+    points = [p for p in entry_points(group="jupyter_serverproxy_servers") if p.name == "marimo"]
+    report.fact("proxy entry point", points[0].value if points else "missing")
+    if not points:
+        report.problem("The 'marimo' proxy entry point is missing: reinstall jupyter-marimo-proxy")
+    elif len([p for p in entry_points(group="jupyter_serverproxy_servers") if p.name == "marimo"]) > 1:
+        report.problem("Two packages register a 'marimo' proxy route: uninstall the other one (e.g. marimo-jupyter-extension)")
+
+    layout = StateLayout(Path(settings.state_dir))
+    report.fact("state dir", layout.root)
+    unwritable = state_dir_problem(layout.root)
+    if unwritable:
+        report.problem(unwritable)
+
+    venv = full_check(layout.venv_dir, python_version_of(settings.base_python))
+    condition = "healthy" if venv.healthy else ("not healthy" if venv.exists else "not created yet; marimo's first open creates it")
+    report.fact("venv", f"{venv.path} ({condition})")
+    report.fact("venv python", venv.python_version or "-")
+    report.fact("venv marimo", venv.marimo_version or "-")
+    if venv.exists and not venv.healthy:
+        for problem in venv.problems:
+            report.problem(f"{problem} Open marimo (it rebuilds the venv) or use Repair in the sidebar.")
+
+    installer = choose_installer(settings.installer)
+    report.fact("installer", f"{installer.name} {installer.version or ''} {installer.path or ''}".strip())
+    return report
+
+
+def print_report(report: Report) -> None:
+    width = max(len(name) for name, _ in report.facts)
+    for name, value in report.facts:
+        print(f"{name.ljust(width)}  {value}")
+    print()
+    if report.problems:
+        print(f"{len(report.problems)} problem(s):")
+        for problem in report.problems:
+            print(f"  - {problem}")
+    else:
+        print("No problems found.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] != ["doctor"] or len(args) > 1:
+        print("usage: jupyter marimo-proxy doctor   (or: python -m jupyter_marimo_proxy doctor)", file=sys.stderr)
+        return 2
+    report = diagnose()
+    print_report(report)
+    return 1 if report.problems else 0
