@@ -266,3 +266,29 @@ def test_unusable_state_dir_is_explained_in_the_tab_and_status(tmp_path):
         assert "state directory" in response.text and str(blocker / "state") in response.text
     finally:
         server.stop()
+
+
+def test_sse_transport_streams_marimo_events_through_the_proxy(tmp_path):
+    """For proxies that break websockets: marimo's server-sent events, through jupyter-server-proxy."""
+    from processes import environ_of
+
+    server = JupyterServer(
+        root_dir=tmp_path / "root", state_dir=tmp_path / "state", extra_args=["--MarimoProxy.transport=sse"]
+    ).start()
+    try:
+        open_tab(server)
+        assert environ_of(launch_facts(server)["marimo_pid"])["MARIMO_SERVER_TRANSPORT"] == "sse"
+        (server.root_dir / "sse_probe.py").write_text("import marimo\napp = marimo.App()\n")
+        with requests.get(
+            server.url + "marimo/sse?session_id=s_sseprobe&file=sse_probe.py",
+            headers={**server.auth, "Accept": "text/event-stream"},
+            stream=True,
+            timeout=30,
+        ) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            # The stream never ends; a proxy that buffered it would never give us this line.
+            first_data = next(line for line in stream.iter_lines(decode_unicode=True) if line.startswith("data:"))
+        assert json.loads(first_data[len("data:"):])["op"] == "kernel-ready"
+    finally:
+        server.stop()
