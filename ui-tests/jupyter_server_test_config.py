@@ -10,11 +10,15 @@ or the user's own state:
   temporary directory;
 - the extension's state directory (where the user venv and its manifest
   live) is a new temporary directory, given to the extension through
-  ``JUPYTER_MARIMO_PROXY_STATE_DIR``, so each run starts without a venv.
+  ``JUPYTER_MARIMO_PROXY_STATE_DIR``, so each run starts without a venv;
+- packages are installed only from a wheelhouse of tiny fixture wheels
+  (``jmp-live``, ``jmp-alpha``, ... built by the repository's
+  ``tests/wheels.py``) in a temporary directory, never from an index.
 
-Either can be pinned from outside by setting ``JUPYTERLAB_GALATA_ROOT_DIR``
-or ``JUPYTER_MARIMO_PROXY_STATE_DIR`` before starting the run. Directories
-made here are removed when Jupyter exits, unless ``UI_TESTS_KEEP_DIRS=1``.
+Each can be pinned from outside by setting ``JUPYTERLAB_GALATA_ROOT_DIR``,
+``JUPYTER_MARIMO_PROXY_STATE_DIR`` or ``UI_TESTS_WHEELHOUSE`` before starting
+the run. Directories made here are removed when Jupyter exits, unless
+``UI_TESTS_KEEP_DIRS=1``.
 
 Never use this configuration outside tests: Galata's helper disables
 authentication and XSRF protection.
@@ -23,6 +27,7 @@ authentication and XSRF protection.
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +35,9 @@ from jupyterlab.galata import configure_jupyter_server
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent / "demo"
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from wheels import build_fixture_wheelhouse  # noqa: E402
 
 # The config file may be evaluated more than once in one process; the
 # environment variables make the directory choice stable across evaluations.
@@ -46,6 +54,12 @@ if not os.environ.get("JUPYTER_MARIMO_PROXY_STATE_DIR"):
     state = tempfile.mkdtemp(prefix="jmp-ui-state-")
     os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"] = state
     _made.append(state)
+
+if not os.environ.get("UI_TESTS_WHEELHOUSE"):
+    wheelhouse = tempfile.mkdtemp(prefix="jmp-ui-wheels-")
+    build_fixture_wheelhouse(Path(wheelhouse))
+    os.environ["UI_TESTS_WHEELHOUSE"] = wheelhouse
+    _made.append(wheelhouse)
 
 
 def _cleanup(paths=tuple(_made)):
@@ -69,11 +83,17 @@ c.ServerApp.ip = "127.0.0.1"  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
 c.ServerApp.open_browser = False  # noqa: F821
 
+# Installs come from the fixture wheels only: a test never needs the network
+# and never depends on what an index serves today.
+c.MarimoProxy.find_links = [os.environ["UI_TESTS_WHEELHOUSE"]]  # noqa: F821
+c.MarimoProxy.no_index = True  # noqa: F821
+
 print(
-    "[ui-tests] root_dir=%s state_dir=%s"
+    "[ui-tests] root_dir=%s state_dir=%s wheelhouse=%s"
     % (
         os.environ["JUPYTERLAB_GALATA_ROOT_DIR"],
         os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"],
+        os.environ["UI_TESTS_WHEELHOUSE"],
     ),
     flush=True,
 )
