@@ -1,162 +1,140 @@
-"""Install benchmark: the same five fixture wheels, three ways, in one run.
+"""Install: the same fixture wheels three ways, for 1, 5 and 20 wheels.
 
-1. through the extension's API (POST packages, follow the job until it succeeds),
-   on a real Jupyter server, into its user venv;
+1. through the extension's API (``POST packages``, following the job until it
+   succeeds), on a real Jupyter server, into its user venv;
 2. plain ``uv pip install`` into a fresh venv;
 3. plain ``pip install`` into a fresh venv.
 
-All three install offline from the same wheel folder (``--no-index --find-links``).
-Between repetitions the API's venv is emptied again (uninstall, not timed), and
-the plain venvs are made anew (not timed). Prints a markdown table and writes JSON.
+All three install offline from the same folder of tiny pure-Python wheels
+(``--no-index --find-links``; the API through ``MarimoProxy.find_links`` and
+``no_index``). Not timed: emptying the API's venv again between runs (one
+uninstall job per package), making the plain venvs. The pip venv is a copy of
+one made once with ``python -m venv`` (its pip from ``ensurepip``). Alone:
 
-    python benchmarks/install.py [--repeat 5] [--json benchmarks/results/install.json]
+    python benchmarks/install.py [--repeat 5] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
+import os
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_process import JupyterServer  # noqa: E402
-from wheels import FIVE, build_fixture_wheelhouse  # noqa: E402
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import Context, Jupyter  # noqa: E402
 
-from jupyter_marimo_proxy.installer import choose_installer  # noqa: E402
+from wheels import FIVE, build_fixture_wheelhouse, build_wheel  # noqa: E402 (tests/)
 
 API = "jupyter-marimo-proxy/"
+TWENTY = tuple(f"jmp-bench-{i:02d}" for i in range(20))
 
 
-def timed(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
+def wheel_sets(smoke: bool) -> dict[int, tuple[str, ...]]:
+    sets = {1: FIVE[:1], 5: FIVE, 20: TWENTY}
+    return {n: names for n, names in sets.items() if not (smoke and n == 20)}
 
 
-def via_api(server: JupyterServer) -> None:
-    response = server.post(API + "packages", json={"specs": list(FIVE)})
+def build_wheelhouse(folder: Path) -> Path:
+    build_fixture_wheelhouse(folder)
+    for name in TWENTY:
+        build_wheel(folder, name)
+    return folder
+
+
+def via_api(server: Jupyter, names: tuple[str, ...]) -> None:
+    response = server.post(API + "packages", json={"specs": list(names)})
     response.raise_for_status()
     job = server.wait_job(response.headers["Location"])
     if job["state"] != "succeeded":
-        raise RuntimeError(job["log"])
+        raise RuntimeError("\n".join(job["log"][-20:]))
 
 
-def empty_api_venv(server: JupyterServer) -> None:
-    for name in FIVE:
+def empty_api_venv(server: Jupyter, names: tuple[str, ...]) -> None:
+    for name in names:
         response = server.delete(API + f"packages/{name}")
         if response.status_code == 202:
             server.wait_job(response.headers["Location"])
 
 
-def fresh_venv(path: Path, with_pip: bool) -> Path:
+def plain(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}... failed:\n{result.stderr[-2000:]}")
+
+
+def fresh_copy(template: Path, path: Path) -> Path:
     if path.exists():
         shutil.rmtree(path)
-    args = [sys.executable, "-m", "venv", str(path)] + ([] if with_pip else ["--without-pip"])
-    subprocess.run(args, check=True)
+    shutil.copytree(template, path, symlinks=True)
     return path / "bin" / "python"
 
 
-def plain(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def summarize(samples: list[float]) -> dict:
-    return {
-        "median_s": statistics.median(samples),
-        "min_s": min(samples),
-        "max_s": max(samples),
-        "samples_s": samples,
-    }
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--json", type=Path, default=None, help="where to write the results as JSON")
-    args = parser.parse_args()
-
-    uv = choose_installer("uv")
-    if uv.name != "uv":
-        print("uv is not available", file=sys.stderr)
-        return 1
-    work = Path(tempfile.mkdtemp(prefix="jmp-bench-install-"))
-    wheels = build_fixture_wheelhouse(work / "wheels")
+def run(ctx: Context) -> None:
+    fig = ctx.report.figure(
+        "install",
+        "fixture wheels, offline: through the API until the job succeeds vs plain `uv pip install` and "
+        "plain `pip install` into fresh venvs",
+    )
+    uv = harness.uv_path()
+    env = {k: v for k, v in os.environ.items() if k not in harness.INSTALLER_ENV}
+    wheels = build_wheelhouse(ctx.work / "wheels")
     offline = ["--no-index", "--find-links", str(wheels)]
-    server = JupyterServer(
-        root_dir=work / "root",
-        state_dir=work / "state",
+    pip_template = ctx.work / "pip-template"
+    subprocess.run([sys.executable, "-m", "venv", str(pip_template)], check=True)
+    uv_template = ctx.work / "uv-template"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(uv_template)], check=True)
+    sets = wheel_sets(ctx.smoke)
+    server = ctx.our_server(
+        ctx.work / "install-root",
+        ctx.work / "install-state",
         extra_args=[f"--MarimoProxy.find_links={wheels}", "--MarimoProxy.no_index=True"],
+        drop_env=harness.INSTALLER_ENV,
     ).start()
-    results: dict[str, list[float]] = {"api": [], "uv": [], "pip": []}
+    times = {(how, n): [] for n in sets for how in ("api", "uv", "pip")}
     try:
         # Warm-up, not timed: creates the user venv and fills the installers' caches.
-        via_api(server)
-        empty_api_venv(server)
-        for _ in range(args.repeat):
-            results["api"].append(timed(lambda: via_api(server)))
-            empty_api_venv(server)
-
-            python = fresh_venv(work / "uv-venv", with_pip=False)
-            results["uv"].append(
-                timed(lambda: plain([uv.path, "pip", "install", "--python", str(python), *offline, *FIVE]))
-            )
-            python = fresh_venv(work / "pip-venv", with_pip=True)
-            results["pip"].append(
-                timed(
-                    lambda: plain(
-                        [str(python), "-m", "pip", "install", "--disable-pip-version-check", *offline, *FIVE]
-                    )
+        for names in sets.values():
+            via_api(server, names)
+            empty_api_venv(server, names)
+            plain([uv, "pip", "install", "--python", str(fresh_copy(uv_template, ctx.work / "uv-venv")), *offline, *names], env)
+        for i in range(ctx.repeat):
+            harness.log(f"install: repetition {i + 1}/{ctx.repeat}")
+            for n, names in sets.items():
+                times[("api", n)].append(harness.timed(lambda: via_api(server, names)))
+                empty_api_venv(server, names)
+                python = fresh_copy(uv_template, ctx.work / "uv-venv")
+                times[("uv", n)].append(
+                    harness.timed(lambda: plain([uv, "pip", "install", "--python", str(python), *offline, *names], env))
                 )
-            )
+                python = fresh_copy(pip_template, ctx.work / "pip-venv")
+                pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+                times[("pip", n)].append(harness.timed(lambda: plain([*pip, *offline, *names], env)))
     finally:
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
-    summary = {name: summarize(samples) for name, samples in results.items()}
-    uv_median = summary["uv"]["median_s"]
-    report = {
-        "benchmark": "install five fixture wheels",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "repeat": args.repeat,
-        "uv_version": uv.version,
-        "results": summary,
-        "ratio_api_to_uv": summary["api"]["median_s"] / uv_median,
-        "ratio_pip_to_uv": summary["pip"]["median_s"] / uv_median,
-        "ratio_pip_to_api": summary["pip"]["median_s"] / summary["api"]["median_s"],
-        # A fixed cost per job (HTTP, spawning from the server, reading metadata
-        # for the job's message, the fsync'd manifest): it does not grow with the install.
-        "overhead_api_minus_uv_ms": (summary["api"]["median_s"] - uv_median) * 1000,
-        "goal": "api within 1.2x of plain uv",
-    }
-    print(f"\nInstall five fixture wheels ({args.repeat} repetitions, uv {uv.version})\n")
-    print("| how | median | min | max | ratio to plain uv |")
-    print("|---|---|---|---|---|")
-    labels = {"api": "through the API", "uv": "plain `uv pip install`", "pip": "plain `pip install`"}
-    for name in ("api", "uv", "pip"):
-        s = summary[name]
-        print(
-            f"| {labels[name]} | {s['median_s'] * 1000:.0f} ms | {s['min_s'] * 1000:.0f} ms | "
-            f"{s['max_s'] * 1000:.0f} ms | {s['median_s'] / uv_median:.2f}x |"
-        )
-    print(
-        f"\nAPI / uv = {report['ratio_api_to_uv']:.2f} (goal <= 1.2); pip / API = {report['ratio_pip_to_api']:.2f}; "
-        f"API overhead over uv = {report['overhead_api_minus_uv_ms']:.0f} ms per job"
+    for n in sets:
+        wheel_word = "wheel" if n == 1 else "wheels"
+        fig.add(f"uv_{n}", f"{n} {wheel_word}: plain `uv pip install`", "ms", _ms(times[("uv", n)]), short=f"uv, {n}")
+        fig.add(f"api_{n}", f"{n} {wheel_word}: through the API", "ms", _ms(times[("api", n)]), ref=f"uv_{n}", short=f"API, {n}")
+        fig.add(f"pip_{n}", f"{n} {wheel_word}: plain `pip install`", "ms", _ms(times[("pip", n)]), ref=f"api_{n}")
+    api, uv5, pip = (fig.series[k].median for k in ("api_5", "uv_5", "pip_5"))
+    fig.goal("5 wheels: API ≤ 1.2x plain uv", f"{api / uv5:.2f}x ({api:.0f} ms vs {uv5:.0f} ms)", api <= 1.2 * uv5)
+    fig.goal("5 wheels: API ≥ 3x faster than plain pip", f"{pip / api:.1f}x ({pip:.0f} ms vs {api:.0f} ms)", pip >= 3 * api)
+    overhead = {n: fig.series[f"api_{n}"].median - fig.series[f"uv_{n}"].median for n in sets}
+    fig.facts["api_minus_uv_ms"] = overhead
+    fig.notes.append(
+        "API minus plain uv (medians): " + ", ".join(f"{n} wheel{'s' if n > 1 else ''} {o:+.0f} ms" for n, o in overhead.items())
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
+
+
+def _ms(samples: list[float]) -> list[float]:
+    return [s * 1000 for s in samples]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.standalone("install", run, __doc__))

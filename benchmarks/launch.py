@@ -1,131 +1,99 @@
-"""Launch benchmark: from the first request to the tab URL until marimo's page arrives.
+"""Launch: from the first request to the tab URL until marimo's page arrives.
 
+- floor: bare ``python -m marimo edit --headless`` started by hand, until ``/health`` answers;
 - cold: a fresh state directory, so the user venv is created first;
 - warm: the venv exists, marimo is not running (a new Jupyter server on the same state dir);
-- floor: bare ``python -m marimo edit --headless`` started by hand, until ``/health`` answers.
+- warm with many notebooks (50; 5 in a smoke run) in the root folder instead of 1;
+- the peer (marimo-jupyter-extension, in its own venv), warm: its first request to
+  ``marimo/`` with marimo not running.
 
-Each repetition starts its own Jupyter server (not timed). Prints a markdown table
-and optionally writes JSON.
+Each measurement starts its own Jupyter server (not timed); the kinds take turns
+in every repetition. Alone:
 
-    python benchmarks/launch.py [--repeat 5] [--json benchmarks/results/launch.json]
+    python benchmarks/launch.py [--repeat 5] [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import shutil
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_process import JupyterServer  # noqa: E402
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import Context, Jupyter, time_marimo_tab  # noqa: E402
 
-_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_direct = harness.loopback_session()
 
 
-def time_tab(server: JupyterServer) -> float:
+def time_bare_marimo(root: Path, timeout: float = 60) -> float:
+    port = harness.free_port()
+    command = [
+        sys.executable, "-m", "marimo", "edit", str(root), "--headless", "--skip-update-check",
+        "--no-token", "--host", harness.LOOPBACK, "--port", str(port),
+    ]  # fmt: skip
     started = time.perf_counter()
-    response = server.get("marimo/")
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200 or "<marimo-version" not in response.text:
-        raise RuntimeError(f"marimo did not load: {response.status_code} {response.text[:300]}")
-    return elapsed
-
-
-def time_bare_marimo(root: Path) -> float:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "marimo", "edit", str(root), "--headless", "--skip-update-check", "--no-token", "--port", str(port)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
     try:
-        while True:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
-                with _direct.open(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return time.perf_counter() - started
+                if _direct.get(f"http://{harness.LOOPBACK}:{port}/health", timeout=2).status_code == 200:
+                    return time.perf_counter() - started
             except OSError:
                 pass
             if proc.poll() is not None:
                 raise RuntimeError("bare marimo exited")
-            time.sleep(0.02)
+            time.sleep(0.01)
+        raise TimeoutError("bare marimo did not answer /health")
     finally:
         proc.terminate()
-        proc.wait()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def summarize(samples: list[float]) -> dict:
-    return {"median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples), "samples_s": samples}
+def tab_once(server: Jupyter) -> float:
+    with server:
+        return time_marimo_tab(server)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+def run(ctx: Context) -> None:
+    many = 5 if ctx.smoke else 50
+    fig = ctx.report.figure(
+        "launch",
+        "first request to the tab URL (`GET {base_url}marimo/`, marimo not running) until marimo's page arrives",
+    )
+    one_root = harness.write_notebooks(ctx.work / "root-1", 1)
+    many_root = harness.write_notebooks(ctx.work / f"root-{many}", many)
+    peer_python = ctx.peer_python()
+    times: dict[str, list[float]] = {k: [] for k in ("floor", "cold", "warm", "warm_many", "peer")}
+    for i in range(ctx.repeat):
+        harness.log(f"launch: repetition {i + 1}/{ctx.repeat}")
+        state = ctx.work / f"launch-state-{i}"
+        times["floor"].append(time_bare_marimo(one_root))
+        times["cold"].append(tab_once(ctx.our_server(one_root, state)))
+        times["warm"].append(tab_once(ctx.our_server(one_root, state)))
+        times["warm_many"].append(tab_once(ctx.our_server(many_root, state)))
+        times["peer"].append(tab_once(ctx.peer_server(one_root)))
+    assert peer_python
+    fig.add("floor", "floor: bare `marimo edit --headless` until /health", "s", times["floor"])
+    fig.add("warm", "warm: venv exists, marimo not running", "s", times["warm"], ref="floor")
+    fig.add("cold", "cold: no venv yet", "s", times["cold"], ref="floor")
+    fig.add("warm_many", f"warm, {many} notebooks in the root (else 1)", "s", times["warm_many"], ref="warm")
+    fig.add("peer", "peer, warm (marimo not running)", "s", times["peer"], ref="floor")
 
-    work = Path(tempfile.mkdtemp(prefix="jmp-bench-launch-"))
-    results: dict[str, list[float]] = {"cold": [], "warm": [], "floor": []}
-    try:
-        root = work / "root"
-        root.mkdir()
-        for i in range(args.repeat):
-            state = work / f"state-{i}"
-            server = JupyterServer(root_dir=root, state_dir=state).start()
-            try:
-                results["cold"].append(time_tab(server))
-            finally:
-                server.stop()
-            server = JupyterServer(root_dir=root, state_dir=state).start()
-            try:
-                results["warm"].append(time_tab(server))
-            finally:
-                server.stop()
-            results["floor"].append(time_bare_marimo(root))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-    summary = {name: summarize(samples) for name, samples in results.items()}
-    floor = summary["floor"]["median_s"]
-    report = {
-        "benchmark": "launch: first request to the tab URL until marimo's page arrives",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "repeat": args.repeat,
-        "results": summary,
-        "ratio_warm_to_floor": summary["warm"]["median_s"] / floor,
-        "cold_minus_floor_s": summary["cold"]["median_s"] - floor,
-    }
-    print(f"\nLaunch ({args.repeat} repetitions)\n")
-    print("| launch | median | min | max | vs floor |")
-    print("|---|---|---|---|---|")
-    labels = {
-        "cold": "cold: no venv yet, through the proxy",
-        "warm": "warm: venv exists, marimo not running, through the proxy",
-        "floor": "floor: bare `marimo edit --headless` until /health",
-    }
-    for name in ("cold", "warm", "floor"):
-        s = summary[name]
-        print(
-            f"| {labels[name]} | {s['median_s']:.2f} s | {s['min_s']:.2f} s | {s['max_s']:.2f} s | "
-            f"{s['median_s'] / floor:.2f}x |"
-        )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
+    warm, floor, peer, cold = (fig.series[k].median for k in ("warm", "floor", "peer", "cold"))
+    fig.goal("warm ≤ 1.15x floor", f"{warm / floor:.2f}x ({warm:.2f} s vs {floor:.2f} s)", warm <= 1.15 * floor)
+    fig.goal("warm ≤ peer (warm)", f"{warm / peer:.2f}x ({warm:.2f} s vs {peer:.2f} s)", warm <= peer)
+    fig.goal("cold ≤ floor + 1 s", f"floor + {cold - floor:.2f} s", cold <= floor + 1.0)
+    fig.facts["notebooks_many"] = many
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.standalone("launch", run, __doc__))
