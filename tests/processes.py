@@ -46,3 +46,12 @@ def environ_of(pid: int) -> dict[str, str]:
     with open(f"/proc/{pid}/environ", "rb") as handle:
         pairs = [item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item]
     return {k.decode(): v.decode(errors="replace") for k, v in pairs}
+
+
+def is_running(pid: int | None) -> bool:
+    """Alive and not a zombie (a zombie still has a /proc entry)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, TypeError):
+        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import pytest
 from jupyter_server.utils import JupyterServerAuthWarning

@@ -15,7 +15,7 @@ import websockets
 
 from jupyter_process import JupyterServer
 from marimo_kernel import run_cell_sync
-from processes import all_processes, processes_mentioning
+from processes import all_processes, is_running, processes_mentioning
 
 
 def launch_facts(server: JupyterServer) -> dict:
@@ -120,7 +120,7 @@ def listening_addresses(port: int) -> set[str]:
     import ipaddress
 
     found = set()
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = open(table).read().splitlines()[1:]
         except OSError:
@@ -217,19 +217,11 @@ def test_a_failed_start_explains_itself_with_marimos_log(tmp_path):
 def _wait_gone(pids: list[int], timeout: float = 15) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = [pid for pid in pids if _running(pid)]
+        alive = [pid for pid in pids if is_running(pid)]
         if not alive:
             return []
         time.sleep(0.2)
-    return [pid for pid in pids if _running(pid)]
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return [pid for pid in pids if is_running(pid)]
 
 
 @pytest.mark.parametrize("killed", ["jupyter", "jupyter-and-launcher"])

@@ -12,7 +12,6 @@ import nbformat
 import pytest
 
 from jupyter_process import JupyterServer
-from wheels import build_fixture_wheelhouse
 
 API = "jupyter-marimo-proxy/"
 
@@ -27,11 +26,6 @@ def sample_notebook() -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell("print('mean is', mean)"),
     ]
     return nb
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory):
-    return build_fixture_wheelhouse(tmp_path_factory.mktemp("wheels"))
 
 
 @pytest.fixture(scope="module")

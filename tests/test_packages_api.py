@@ -17,22 +17,11 @@ import requests
 
 from jupyter_process import JupyterServer
 from marimo_kernel import KernelSession, run_cell_sync
-from slow_index import SLOW_PACKAGE, SlowIndex
-from wheels import FIVE, build_fixture_wheelhouse
+from processes import is_running
+from slow_index import SLOW_PACKAGE
+from wheels import FIVE
 
 API = "jupyter-marimo-proxy/"
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory):
-    return build_fixture_wheelhouse(tmp_path_factory.mktemp("wheels"))
-
-
-@pytest.fixture(scope="module")
-def slow_index(tmp_path_factory):
-    index = SlowIndex(tmp_path_factory.mktemp("slow"))
-    yield index
-    index.close()
 
 
 @pytest.fixture(scope="module")
@@ -314,18 +303,10 @@ def test_install_is_importable_at_once_in_a_running_marimo_and_restart_works(ser
     assert after["port"] == before["port"]
     pid_after = json.loads((server.state_dir / "run" / f"launch-{after['port']}.json").read_text())["marimo_pid"]
     assert pid_after != pid_before
-    assert not _alive(pid_before)
+    assert not is_running(pid_before)
     print(f"restart took {time.monotonic() - started:.2f}s")
     assert server.get("marimo/health").json()["status"] == "healthy"
     assert run_cell_sync(server, "live3.py", "import jmp_live; print(jmp_live.VALUE)").strip() == "jmp-live-1.0"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])

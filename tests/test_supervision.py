@@ -16,24 +16,11 @@ import requests
 
 from jupyter_process import JupyterServer
 from marimo_kernel import KernelSession
-from processes import all_processes
-from slow_index import SLOW_PACKAGE, SlowIndex
-from wheels import build_fixture_wheelhouse
+from processes import all_processes, is_running
+from slow_index import SLOW_PACKAGE
 
 API = "jupyter-marimo-proxy/"
 LAUNCH_TIME = 30.0  # generous: one normal launch is ~3 s here
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory):
-    return build_fixture_wheelhouse(tmp_path_factory.mktemp("wheels"))
-
-
-@pytest.fixture(scope="module")
-def slow_index(tmp_path_factory):
-    index = SlowIndex(tmp_path_factory.mktemp("slow"))
-    yield index
-    index.close()
 
 
 def make_server(base: Path, wheelhouse: Path, *extra: str) -> JupyterServer:
@@ -68,19 +55,11 @@ def wait_until(predicate, timeout: float = LAUNCH_TIME, interval: float = 0.2):
     raise AssertionError("condition not met in time")
 
 
-def running(pid: int | None) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, TypeError):
-        return False
-
-
 def group_members(pgid: int) -> list[int]:
     members = []
     for p in all_processes():
         try:
-            if os.getpgid(p.pid) == pgid and running(p.pid):
+            if os.getpgid(p.pid) == pgid and is_running(p.pid):
                 members.append(p.pid)
         except ProcessLookupError:
             pass
@@ -116,7 +95,7 @@ def test_marimo_comes_back_after_it_ends(server, how):
         # SIGINT is marimo's own "shut down" (Ctrl-C): it exits on its own terms.
         os.kill(old, signal.SIGINT)
     started = time.monotonic()
-    wait_until(lambda: not running(old))
+    wait_until(lambda: not is_running(old))
     wait_until(lambda: opens(server))
     print(f"back after {how} in {time.monotonic() - started:.1f}s")
     new = wait_until(lambda: (facts := launch(server))["state"] == "running" and facts)
@@ -136,7 +115,7 @@ def test_restart_ends_the_whole_process_group(server):
     assert len(members) >= 2, "expected marimo and its kernel in marimo's process group"
     response = server.post(API + "restart")
     assert response.status_code == 200
-    assert [pid for pid in members if running(pid)] == []
+    assert [pid for pid in members if is_running(pid)] == []
     assert group_members(old) == []
     assert opens(server)
 
@@ -265,7 +244,7 @@ def test_idle_marimo_stops_and_the_next_open_starts_it(tmp_path, wheelhouse):
     try:
         assert opens(server)
         first = launch(server)["marimo_pid"]
-        wait_until(lambda: not running(first), timeout=60)
+        wait_until(lambda: not is_running(first), timeout=60)
         assert wait_until(lambda: launch(server)["state"] == "idle")
         assert server.status()["marimo"]["running"] is False
         # The first request after idling gets a page that waits for marimo, then marimo itself.
