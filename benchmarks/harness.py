@@ -76,6 +76,23 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (10 ms resolution)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
 def _ppid_table() -> dict[int, int]:
     table = {}
     for entry in Path("/proc").iterdir():
@@ -175,6 +192,7 @@ class Jupyter:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     proc: subprocess.Popen | None = None
     start_s: float | None = None
+    start_cpu_s: float | None = None
 
     def __post_init__(self) -> None:
         self.http = loopback_session()
@@ -228,6 +246,7 @@ class Jupyter:
                 raise RuntimeError(f"jupyter exited early:\n{self.log_tail()}")
             if self._status_answers():
                 self.start_s = time.perf_counter() - started
+                self.start_cpu_s = cpu_seconds(self.proc.pid)
                 return self
             time.sleep(0.01)
         self.stop()
@@ -529,7 +548,7 @@ class Report:
         if goals:
             lines += ["", "| figure | goal | measured | met |", "|---|---|---|---|"]
             for fig, g in goals:
-                met = {True: "yes", False: "**no**", None: "n/a"}[g.met]
+                met = {True: "yes", False: "**no**", None: "reported"}[g.met]
                 lines.append(f"| {fig.name} | {g.text} | {g.measured} | {met} |")
         notes = [(fig, n) for fig in self.figures for n in fig.notes]
         if notes:
@@ -639,6 +658,7 @@ def run_benchmarks(
 
     work = Path(tempfile.mkdtemp(prefix="jmp-bench-"))
     report = Report(smoke=smoke, repeat=repeat)
+    report.facts["load_average_before"] = load_average()
     ctx = Context(work=work, repeat=repeat, smoke=smoke, report=report, peer_spec=peer_spec)
     started = time.perf_counter()
     failed = []
@@ -662,6 +682,7 @@ def run_benchmarks(
         else:
             shutil.rmtree(work, ignore_errors=True)
     report.facts["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report.facts["load_average_after"] = load_average()
     print()
     print(report.markdown())
     print(f"\n({'smoke' if smoke else 'full'} run, {report.facts['elapsed_s']:.0f} s)")
