@@ -1,0 +1,199 @@
+/**
+ * Journeys 2 and 3 of DESIGN.md, "Install a package" and "Manage", in a
+ * real browser against a real Jupyter, the real installer (uv) and marimo.
+ *
+ * Packages come only from fixture wheels (jupyter_server_test_config.py
+ * builds them with tests/wheels.py and sets `no_index`): `jmp-live` 1.0 is a
+ * module `jmp_live` with `VALUE = "jmp-live-1.0"`.
+ *
+ * The contract tested here:
+ * - a left sidebar tab "Install package" opens the panel `.jp-MarimoPackages`
+ *   showing the venv it acts on (path, Python, installer, marimo);
+ * - typing `jmp-live` and clicking Install shows the installer's log, a
+ *   success notification with the job's message, and `jmp-live` under the
+ *   user's packages;
+ * - in the already open marimo tab, a new notebook's cell
+ *   `import jmp_live; print(jmp_live.VALUE)` prints `jmp-live-1.0`, without
+ *   restarting anything;
+ * - Uninstall removes it from the list;
+ * - "Restart marimo" says when marimo is ready, and the marimo tab reloads
+ *   and shows marimo's editor again;
+ * - a refused spec shows the server's reason and keeps the typed text;
+ * - the palette has "Install package into marimo venv" and "Restart marimo".
+ *
+ * marimo 0.25's notebook editor, as found with screenshots: a new notebook
+ * (`?file=__new__<name>`) has one cell whose editor is
+ * `[data-testid="cell-editor"] .cm-content` (CodeMirror); Ctrl+Enter runs
+ * it; printed text lands in the cell's
+ * `[data-testid="console-output-area"]`.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import type { Locator } from '@playwright/test';
+
+import {
+  baseUrl,
+  expectMarimoLoaded,
+  expectMarimoTab,
+  marimoFrame,
+  marimoIframe,
+  MARIMO_LOAD_TIMEOUT,
+  openFromLauncher,
+  recordConsole,
+  snapshot
+} from './marimo-helpers';
+
+const SIDEBAR_ID = 'jupyter-marimo-proxy-packages';
+const PACKAGE = 'jmp-live';
+
+test.use({ autoGoto: true });
+
+recordConsole(test);
+
+/** The sidebar's tab in the left bar. */
+function sidebarTab(page: IJupyterLabPageFixture): Locator {
+  return page.locator(`.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="${SIDEBAR_ID}"]`);
+}
+
+function sidebar(page: IJupyterLabPageFixture): Locator {
+  return page.locator(`#${SIDEBAR_ID}.jp-MarimoPackages`);
+}
+
+/** Open the sidebar from its tab and wait until it shows the venv. */
+async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+  const tab = sidebarTab(page);
+  await expect(tab).toHaveCount(1);
+  await expect(tab).toHaveAttribute('title', 'Install package');
+  if (!(await sidebar(page).isVisible())) {
+    await tab.click();
+  }
+  const panel = sidebar(page);
+  await expect(panel).toBeVisible();
+  await expect(panel.locator('[data-fact="path"]')).toContainText('venv');
+  return panel;
+}
+
+/** A JupyterLab notification (toast) whose text matches. */
+function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
+  return page.locator('.Toastify__toast').filter({ hasText: text });
+}
+
+function userRow(panel: Locator, name: string): Locator {
+  return panel.locator(`.jp-MarimoPackages-user [data-package="${name}"]`);
+}
+
+/**
+ * Point the marimo tab's iframe at a new, unsaved notebook. marimo's own
+ * "Create a new notebook" link opens a browser tab of its own, which is
+ * not what a JupyterLab tab can follow.
+ */
+async function openNewNotebook(page: IJupyterLabPageFixture, name: string): Promise<void> {
+  const url = `${await baseUrl(page)}marimo/?file=__new__${name}`;
+  await marimoIframe(page).evaluate((iframe, src) => {
+    (iframe as HTMLIFrameElement).src = src;
+  }, url);
+}
+
+/** Type code into the first cell of the notebook in the tab and run it. */
+async function runFirstCell(page: IJupyterLabPageFixture, code: string): Promise<Locator> {
+  const frame = marimoFrame(page);
+  const cell = frame.locator('.marimo-cell').first();
+  const editor = cell.getByTestId('cell-editor').locator('.cm-content');
+  await expect(editor).toBeVisible({ timeout: MARIMO_LOAD_TIMEOUT });
+  await editor.click();
+  await page.keyboard.type(code);
+  await expect(editor).toHaveText(code);
+  await page.keyboard.press('Control+Enter');
+  return cell.getByTestId('console-output-area');
+}
+
+test.describe('Install package', () => {
+  test('install, import in marimo, uninstall, restart', async ({ page }, testInfo) => {
+    // The marimo tab is open first: the package must work in it as it is.
+    await openFromLauncher(page);
+    await expectMarimoTab(page);
+    await expectMarimoLoaded(page);
+
+    const panel = await openSidebar(page);
+    await expect(panel.locator('[data-fact="installer"]')).toHaveText(/^(uv|pip) \d/);
+    await expect(panel.locator('[data-fact="python"]')).toHaveText(/^3\.\d+/);
+    await expect(panel.locator('[data-fact="marimo"]')).toHaveText(/^\d+\.\d+/);
+    await expect(userRow(panel, PACKAGE)).toHaveCount(0);
+
+    // Install: the log shows the installer at work, then the outcome.
+    await panel.locator('.jp-MarimoPackages-specs').fill(PACKAGE);
+    await panel.locator('.jp-MarimoPackages-install').click();
+    const log = panel.locator('.jp-MarimoPackages-log');
+    await expect(log).toBeVisible();
+    await expect(log).toContainText(`pip install`);
+    await expect(log).toContainText(`${PACKAGE}==1.0`);
+    await expect(toast(page, `Installed ${PACKAGE}`)).toBeVisible();
+    await expect(panel.locator('.jp-MarimoPackages-jobMessage')).toContainText(
+      `installed ${PACKAGE} 1.0`
+    );
+    await expect(userRow(panel, PACKAGE)).toContainText('1.0');
+    await expect(panel.locator('.jp-MarimoPackages-specs')).toHaveValue('');
+    const monospace = await log.evaluate(el => getComputedStyle(el).fontFamily);
+    expect(monospace).toMatch(/mono|courier|menlo|consolas/i);
+    await snapshot(page, testInfo, 'installed.png');
+
+    // marimo, already running, imports it at once.
+    await openNewNotebook(page, 'jmp_live_check');
+    const output = await runFirstCell(page, 'import jmp_live; print(jmp_live.VALUE)');
+    await expect(output).toContainText('jmp-live-1.0', { timeout: 60_000 });
+    await snapshot(page, testInfo, 'imported-in-marimo.png');
+
+    // Uninstall from the row.
+    await userRow(panel, PACKAGE).locator('.jp-MarimoPackages-uninstall').click();
+    await expect(toast(page, `Uninstalled ${PACKAGE}`)).toBeVisible();
+    await expect(userRow(panel, PACKAGE)).toHaveCount(0);
+    await expect(log).toContainText(`uninstall`);
+
+    // Restart: the notification says when marimo is ready, the tab reloads.
+    await panel.locator('.jp-MarimoPackages-restart').click();
+    await expect(toast(page, 'marimo restarted and is ready')).toBeVisible({
+      timeout: MARIMO_LOAD_TIMEOUT
+    });
+    await expect(panel.locator('.jp-MarimoPackages-restartStatus')).toHaveText(
+      /marimo restarted and is ready/
+    );
+    // The reloaded tab is back on marimo's home (not the notebook opened above).
+    await expectMarimoTab(page);
+    await expectMarimoLoaded(page);
+    await snapshot(page, testInfo, 'after-restart.png');
+  });
+
+  test('a refused spec shows why and keeps the typed text', async ({ page }) => {
+    const panel = await openSidebar(page);
+    const typed = 'jmp-alpha\n--index-url=https://example.org/simple';
+    await panel.locator('.jp-MarimoPackages-specs').fill(typed);
+    await panel.locator('.jp-MarimoPackages-install').click();
+    const error = panel.locator('.jp-MarimoPackages-form .jp-MarimoPackages-error');
+    await expect(error).toBeVisible();
+    await expect(error).toContainText('is an installer option');
+    await expect(toast(page, 'is an installer option')).toBeVisible();
+    await expect(panel.locator('.jp-MarimoPackages-specs')).toHaveValue(typed);
+    // Nothing ran: no job was started.
+    await expect(panel.locator('.jp-MarimoPackages-log')).toBeHidden();
+  });
+
+  test('the palette opens the sidebar and offers Restart marimo', async ({ page }) => {
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('apputils:activate-command-palette');
+    });
+    const palette = page.locator('#modal-command-palette, .jp-ModalCommandPalette').first();
+    const input = palette.locator('.lm-CommandPalette-input');
+    const item = (label: string) =>
+      palette.locator('.lm-CommandPalette-item').filter({
+        has: page.locator('.lm-CommandPalette-itemLabel', {
+          hasText: new RegExp(`^\\s*${label}\\s*$`)
+        })
+      });
+    await input.fill('marimo');
+    await expect(item('Restart marimo')).toHaveCount(1);
+    await expect(item('Install package into marimo venv')).toHaveCount(1);
+    await item('Install package into marimo venv').click();
+    await expect(sidebar(page)).toBeVisible();
+    await expect(sidebarTab(page)).toHaveClass(/\blm-mod-current\b/);
+    await expect(sidebar(page).locator('.jp-MarimoPackages-specs')).toBeVisible();
+  });
+});
