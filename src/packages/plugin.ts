@@ -70,6 +70,8 @@ function activate(
     icon: packageInstallIcon,
     execute: () => {
       showSidebar();
+      // (From the modal command palette, JupyterLab re-activates the
+      // current main-area widget afterwards, which takes the focus back.)
       sidebar.specsField.focus();
     }
   });

@@ -294,7 +294,11 @@ export class PackagesSidebar extends Widget {
       dt.textContent = term;
       const dd = el('dd');
       dd.dataset.fact = key;
-      dd.textContent = value;
+      // Its own box, so that a path cut short on the left (see the CSS)
+      // still reads left to right.
+      const text = el('span', 'jp-MarimoPackages-factValue');
+      text.textContent = value;
+      dd.append(text);
       dd.title = value;
       list.append(dt, dd);
     }
