@@ -13,7 +13,9 @@ or the user's own state:
   ``JUPYTER_MARIMO_PROXY_STATE_DIR``, so each run starts without a venv;
 - packages are installed only from a wheelhouse of tiny fixture wheels
   (``jmp-live``, ``jmp-alpha``, ... built by the repository's
-  ``tests/wheels.py``) in a temporary directory, never from an index.
+  ``tests/wheels.py``) in a temporary directory, and from a loopback page
+  (``tests/slow_index.py``) whose one wheel, ``jmp-slow``, downloads very
+  slowly; never from an index.
 
 Each can be pinned from outside by setting ``JUPYTERLAB_GALATA_ROOT_DIR``,
 ``JUPYTER_MARIMO_PROXY_STATE_DIR`` or ``UI_TESTS_WHEELHOUSE`` before starting
@@ -37,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent / "demo"
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from slow_index import SlowIndex  # noqa: E402
 from wheels import build_fixture_wheelhouse  # noqa: E402
 
 # The config file may be evaluated more than once in one process; the
@@ -60,6 +63,15 @@ if not os.environ.get("UI_TESTS_WHEELHOUSE"):
     build_fixture_wheelhouse(Path(wheelhouse))
     os.environ["UI_TESTS_WHEELHOUSE"] = wheelhouse
     _made.append(wheelhouse)
+
+if not os.environ.get("UI_TESTS_SLOW_INDEX"):
+    # A find-links page on loopback whose one wheel (jmp-slow) takes two
+    # minutes to download: an install that is still running when a test
+    # looks at its live log, queues another job behind it, or cancels it.
+    # Its server thread lives as long as this Jupyter process.
+    slow_folder = tempfile.mkdtemp(prefix="jmp-ui-slow-")
+    os.environ["UI_TESTS_SLOW_INDEX"] = SlowIndex(Path(slow_folder)).url
+    _made.append(slow_folder)
 
 
 def _cleanup(paths=tuple(_made)):
@@ -85,15 +97,19 @@ c.ServerApp.open_browser = False  # noqa: F821
 
 # Installs come from the fixture wheels only: a test never needs the network
 # and never depends on what an index serves today.
-c.MarimoProxy.find_links = [os.environ["UI_TESTS_WHEELHOUSE"]]  # noqa: F821
+c.MarimoProxy.find_links = [  # noqa: F821
+    os.environ["UI_TESTS_WHEELHOUSE"],
+    os.environ["UI_TESTS_SLOW_INDEX"],
+]
 c.MarimoProxy.no_index = True  # noqa: F821
 
 print(
-    "[ui-tests] root_dir=%s state_dir=%s wheelhouse=%s"
+    "[ui-tests] root_dir=%s state_dir=%s wheelhouse=%s slow_index=%s"
     % (
         os.environ["JUPYTERLAB_GALATA_ROOT_DIR"],
         os.environ["JUPYTER_MARIMO_PROXY_STATE_DIR"],
         os.environ["UI_TESTS_WHEELHOUSE"],
+        os.environ["UI_TESTS_SLOW_INDEX"],
     ),
     flush=True,
 )

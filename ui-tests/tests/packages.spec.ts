@@ -18,6 +18,9 @@
  * - Uninstall removes it from the list;
  * - "Restart marimo" says when marimo is ready, and the marimo tab reloads
  *   and shows marimo's editor again;
+ * - a slow install (`jmp-slow`) shows its log while it runs, a second
+ *   install waits in the queue and can be cancelled there, and Cancel stops
+ *   the running one;
  * - a refused spec shows the server's reason and keeps the typed text;
  * - the palette has "Install package into marimo venv" and "Restart marimo".
  *
@@ -44,6 +47,8 @@ import {
 
 const SIDEBAR_ID = 'jupyter-marimo-proxy-packages';
 const PACKAGE = 'jmp-live';
+/** Served by a loopback page whose download never finishes in time. */
+const SLOW_PACKAGE = 'jmp-slow';
 
 test.use({ autoGoto: true });
 
@@ -160,6 +165,45 @@ test.describe('Install package', () => {
     await expectMarimoTab(page);
     await expectMarimoLoaded(page);
     await snapshot(page, testInfo, 'after-restart.png');
+  });
+
+  test('a slow install streams its log, queues the next job and can be cancelled', async ({
+    page
+  }) => {
+    // jmp-slow's wheel takes minutes to download (jupyter_server_test_config.py).
+    const panel = await openSidebar(page);
+    const specs = panel.locator('.jp-MarimoPackages-specs');
+    const job = panel.locator('.jp-MarimoPackages-job');
+    await specs.fill(SLOW_PACKAGE);
+    await panel.locator('.jp-MarimoPackages-install').click();
+
+    // The installer's first lines arrive while it still runs.
+    await expect(job).toHaveAttribute('data-state', 'running');
+    await expect(panel.locator('.jp-MarimoPackages-log')).toContainText(
+      `-- ${SLOW_PACKAGE}`
+    );
+    await expect(job).toHaveAttribute('data-state', 'running');
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(
+      `Installing ${SLOW_PACKAGE}…`
+    );
+
+    // A second install waits behind it, and can leave the queue.
+    await specs.fill('jmp-bravo');
+    await panel.locator('.jp-MarimoPackages-install').click();
+    const queued = panel.locator('.jp-MarimoPackages-queue li');
+    await expect(queued).toHaveCount(1);
+    await expect(queued).toContainText('Install jmp-bravo');
+    await queued.locator('.jp-MarimoPackages-cancelQueued').click();
+    await expect(queued).toHaveCount(0);
+    await expect(toast(page, 'Cancelled before it started')).toBeVisible();
+
+    // Cancel stops the running installer.
+    await panel.locator('.jp-MarimoPackages-cancel').click();
+    await expect(job).toHaveAttribute('data-state', 'cancelled');
+    await expect(panel.locator('.jp-MarimoPackages-cancel')).toBeHidden();
+    await expect(toast(page, /^Cancelled;/)).toBeVisible();
+    await expect(userRow(panel, SLOW_PACKAGE)).toHaveCount(0);
+    await expect(userRow(panel, 'jmp-bravo')).toHaveCount(0);
   });
 
   test('a refused spec shows why and keeps the typed text', async ({ page }) => {
