@@ -223,29 +223,6 @@ export class PackagesModel implements IDisposable {
     return this._refreshing;
   }
 
-  private async _refresh(): Promise<void> {
-    this._loading = true;
-    this._changed.emit('status');
-    try {
-      this._check = await this._api.status();
-      if (this._isDisposed) {
-        return;
-      }
-      if (!this.available) {
-        this._packages = [];
-        this._packagesError = null;
-        return;
-      }
-      await Promise.all([this.refreshPackages(), this._syncJobs()]);
-    } finally {
-      this._loading = false;
-      if (!this._isDisposed) {
-        this._changed.emit('status');
-      }
-    }
-    this._follow();
-  }
-
   /** Load the package list again. */
   async refreshPackages(): Promise<void> {
     try {
@@ -344,6 +321,29 @@ export class PackagesModel implements IDisposable {
     }
     this._isDisposed = true;
     Signal.clearData(this);
+  }
+
+  private async _refresh(): Promise<void> {
+    this._loading = true;
+    this._changed.emit('status');
+    try {
+      this._check = await this._api.status();
+      if (this._isDisposed) {
+        return;
+      }
+      if (!this.available) {
+        this._packages = [];
+        this._packagesError = null;
+        return;
+      }
+      await Promise.all([this.refreshPackages(), this._syncJobs()]);
+    } finally {
+      this._loading = false;
+      if (!this._isDisposed) {
+        this._changed.emit('status');
+      }
+    }
+    this._follow();
   }
 
   private async _restart(): Promise<IRestartOutcome> {
@@ -476,11 +476,10 @@ export class PackagesModel implements IDisposable {
     if (fresh.length) {
       this._logAppended.emit({ job, lines: fresh });
     }
+    // New lines go out through logAppended alone: views redraw the job
+    // lists only when a job appears or its state changes.
     const changed =
-      !known ||
-      known.state !== job.state ||
-      known.message !== job.message ||
-      fresh.length > 0;
+      !known || known.state !== job.state || known.message !== job.message;
     if (changed) {
       this._changed.emit('jobs');
     }
@@ -496,7 +495,7 @@ export class PackagesModel implements IDisposable {
       this._changed.emit('jobs');
       this._jobFinished.emit(job);
     }
-    return changed;
+    return changed || fresh.length > 0;
   }
 
   /** Start following unfinished jobs unless that is already going on. */

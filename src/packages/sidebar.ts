@@ -109,9 +109,8 @@ export class PackagesSidebar extends Widget {
   }
 
   private _buildVenv(): HTMLElement {
-    const section = el('section', 'jp-MarimoPackages-venv');
-    section.setAttribute('aria-label', 'Environment');
-    return section;
+    this._venv.setAttribute('aria-label', 'Environment');
+    return this._venv;
   }
 
   private _buildForm(): HTMLElement {
@@ -269,7 +268,7 @@ export class PackagesSidebar extends Widget {
       return;
     }
 
-    const venvSection = this._body.querySelector('.jp-MarimoPackages-venv')!;
+    const venvSection = this._venv;
     venvSection.replaceChildren();
     const status = this.model.status;
     if (!status) {
@@ -474,6 +473,7 @@ export class PackagesSidebar extends Widget {
 
   private _unavailable = el('div', 'jp-MarimoPackages-unavailable');
   private _body = el('div', 'jp-MarimoPackages-body');
+  private _venv = el('section', 'jp-MarimoPackages-venv');
   private _specs = document.createElement('textarea');
   private _installButton = button('Install', CSS.install, 'jp-mod-accept');
   private _formError = el('p', CSS.error);
