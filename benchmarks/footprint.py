@@ -19,6 +19,9 @@ The three take turns in every repetition. Alone:
 
 from __future__ import annotations
 
+import json
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -58,6 +61,47 @@ def one_start(ctx: Context, python: Path, tag: str, i: int) -> dict:
         }
 
 
+# In a fresh interpreter that has already imported Jupyter and JupyterLab: what
+# importing each extension's server side adds (memory, CPU). Deterministic
+# enough to say where the memory goes; it leaves out what loading does besides.
+IMPORT_PROBE = r"""
+import json, sys, time
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+import jupyter_server.serverapp, jupyterlab.labapp
+out = {}
+for step in json.loads(sys.argv[1]):
+    r, c = rss(), time.process_time()
+    for module in step["modules"]:
+        __import__(module)
+    out[step["name"]] = {"rss_mb": (rss() - r) / 1e6, "cpu_ms": (time.process_time() - c) * 1000}
+print(json.dumps(out))
+"""
+OUR_STEPS = [
+    {"name": "jupyter-server-proxy", "modules": ["jupyter_server_proxy"]},
+    {"name": "jupyter-marimo-proxy", "modules": [
+        "jupyter_marimo_proxy", "jupyter_marimo_proxy.config", "jupyter_marimo_proxy.handlers",
+        "jupyter_marimo_proxy.session", "jupyter_marimo_proxy.kernelspec", "jupyter_marimo_proxy.server_proxy",
+    ]},
+]  # fmt: skip
+PEER_STEPS = [
+    {"name": "jupyter-server-proxy", "modules": ["jupyter_server_proxy"]},
+    {"name": "peer", "modules": ["marimo_jupyter_extension", "marimo_jupyter_extension.handlers"]},
+]
+
+
+def import_costs(python: Path, steps: list[dict], repeat: int) -> dict[str, dict[str, float]]:
+    samples: dict[str, dict[str, list[float]]] = {}
+    for _ in range(repeat):
+        result = subprocess.run([str(python), "-c", IMPORT_PROBE, json.dumps(steps)], capture_output=True, text=True, check=True)
+        for name, facts in json.loads(result.stdout.strip().splitlines()[-1]).items():
+            for key, value in facts.items():
+                samples.setdefault(name, {}).setdefault(key, []).append(value)
+    return {name: {k: statistics.median(v) for k, v in facts.items()} for name, facts in samples.items()}
+
+
 def run(ctx: Context) -> None:
     fig = ctx.report.figure(
         "Jupyter footprint",
@@ -71,7 +115,7 @@ def run(ctx: Context) -> None:
     repeat = 1 if ctx.smoke else ctx.repeat + 2
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     # One start of each first, not counted: fills the page cache for all three.
-    for tag, python in kinds.items():
+    for tag, python in kinds.items() if not ctx.smoke else ():
         one_start(ctx, python, tag, -1)
     for i in range(repeat):
         harness.log(f"footprint: repetition {i + 1}/{repeat}")
@@ -118,6 +162,14 @@ def run(ctx: Context) -> None:
         "marimo not started until first use",
         f"{marimos} marimo processes, user venv made at start in {venvs} of {len(runs['with'])} starts",
         marimos == 0 and venvs == 0,
+    )
+    ours = import_costs(Path(sys.executable), OUR_STEPS, repeat)
+    peer = import_costs(ctx.peer_python(), PEER_STEPS, repeat)
+    fig.facts["imports"] = {"ours": ours, "peer": peer}
+    fig.notes.append(
+        "importing the server side into a Jupyter process (medians): "
+        + ", ".join(f"{name} {c['rss_mb']:+.1f} MB, {c['cpu_ms']:.0f} ms CPU" for name, c in ours.items())
+        + f"; the peer's own {peer['peer']['rss_mb']:+.1f} MB, {peer['peer']['cpu_ms']:.0f} ms CPU"
     )
     fig.facts.update(runs=runs, start_delta_ms=d_start, rss_delta_mb=d_rss,
                      start_delta_ours_ms=d_start_ours, rss_delta_ours_mb=d_rss_ours,

@@ -15,6 +15,7 @@ in every repetition. Alone:
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -58,9 +59,55 @@ def time_bare_marimo(root: Path, timeout: float = 60) -> float:
             proc.wait()
 
 
-def tab_once(server: Jupyter) -> float:
+def tab_once(server: Jupyter, timeline: list[dict] | None = None) -> float:
     with server:
-        return time_marimo_tab(server)
+        at = harness.boottime(), time.time()
+        elapsed = time_marimo_tab(server)
+        if timeline is not None:
+            timeline.append(where_the_time_went(server, *at, elapsed))
+        return elapsed
+
+
+def where_the_time_went(server: Jupyter, boot0: float, wall0: float, elapsed: float) -> dict:
+    """Seconds after the request: when the launcher (ours) and marimo were spawned
+    (from /proc), when the launcher saw marimo healthy (its state file), when the
+    page arrived."""
+    out: dict = {"page": elapsed}
+    port = None
+    for pid in harness.descendants(server.proc.pid):
+        args = harness.cmdline(pid)
+        started = harness.started_at(pid)
+        if started is None:
+            continue
+        if "jupyter_marimo_proxy.launcher" in args:
+            out["launcher_spawned"] = started - boot0
+        elif harness.is_marimo_server(args):
+            out["marimo_spawned"] = started - boot0
+            if "--port" in args:
+                port = args[args.index("--port") + 1]
+    if server.state_dir is not None and port is not None:
+        try:
+            facts = json.loads((server.state_dir / "run" / f"launch-{port}.json").read_text())
+        except (OSError, ValueError):
+            facts = {}
+        if facts.get("started"):
+            out["marimo_healthy"] = facts["started"] - wall0
+    return out
+
+
+def timeline_note(kind: str, samples: list[dict]) -> str:
+    names = {
+        "launcher_spawned": "launcher spawned",
+        "marimo_spawned": "marimo spawned",
+        "marimo_healthy": "the launcher saw marimo healthy",
+        "page": "page arrived",
+    }
+    parts = []
+    for key, label in names.items():
+        values = [s[key] for s in samples if key in s]
+        if values:
+            parts.append(f"{label} {harness.statistics.median(values):.2f} s")
+    return f"{kind}, medians after the request: " + ", ".join(parts)
 
 
 def run(ctx: Context) -> None:
@@ -73,14 +120,15 @@ def run(ctx: Context) -> None:
     many_root = harness.write_notebooks(ctx.work / f"root-{many}", many)
     peer_python = ctx.peer_python()
     times: dict[str, list[float]] = {k: [] for k in ("floor", "cold", "warm", "warm_many", "peer")}
+    timelines: dict[str, list[dict]] = {"warm": [], "peer": []}
     for i in range(ctx.repeat):
         harness.log(f"launch: repetition {i + 1}/{ctx.repeat}")
         state = ctx.work / f"launch-state-{i}"
         times["floor"].append(time_bare_marimo(one_root))
         times["cold"].append(tab_once(ctx.our_server(one_root, state)))
-        times["warm"].append(tab_once(ctx.our_server(one_root, state)))
+        times["warm"].append(tab_once(ctx.our_server(one_root, state), timelines["warm"]))
         times["warm_many"].append(tab_once(ctx.our_server(many_root, state)))
-        times["peer"].append(tab_once(ctx.peer_server(one_root)))
+        times["peer"].append(tab_once(ctx.peer_server(one_root), timelines["peer"]))
     assert peer_python
     fig.add("floor", "floor: bare `marimo edit --headless` until /health", "s", times["floor"])
     fig.add("warm", "warm: venv exists, marimo not running", "s", times["warm"], ref="floor")
@@ -93,6 +141,9 @@ def run(ctx: Context) -> None:
     fig.goal("warm ≤ peer (warm)", f"{warm / peer:.2f}x ({warm:.2f} s vs {peer:.2f} s)", warm <= peer)
     fig.goal("cold ≤ floor + 1 s", f"floor + {cold - floor:.2f} s", cold <= floor + 1.0)
     fig.facts["notebooks_many"] = many
+    fig.facts["timelines"] = timelines
+    fig.notes.append(timeline_note("warm, ours", timelines["warm"]))
+    fig.notes.append(timeline_note("warm, peer", timelines["peer"]))
 
 
 if __name__ == "__main__":

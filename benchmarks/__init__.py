@@ -1,0 +1,1 @@
+"""The benchmark suite of jupyter-marimo-proxy: ``python -m benchmarks`` (see BENCHMARKS.md)."""
