@@ -20,6 +20,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 
 echo; echo "==> Python tests (pytest)"
 python -m pytest -ra
+echo; echo "==> Benchmarks, smoke run (one repetition, small sizes; no goal is asserted)"; python -m benchmarks --smoke
 
 echo; echo "==> Frontend tests (jest)"
 npm test
