@@ -14,6 +14,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from .jobs import JobState
 from .marimo_control import NotRunning, restart_marimo
 from .notebooks import (
     CommandFailed,
@@ -116,14 +117,19 @@ class JobHandler(JsonAPIHandler):
 
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
-        """The job with its log from ``offset``; ``wait`` seconds of long-polling for news."""
+        """The job with its log from ``offset``; ``wait`` seconds of long-polling for news.
+        ``state`` (the state the client last saw) makes a state change news too."""
         job = self.find_job(job_id)
         try:
             offset = int(self.get_argument("offset", "0"))
             wait = min(float(self.get_argument("wait", "0")), MAX_LONG_POLL_SECONDS)
         except ValueError:
             raise tornado.web.HTTPError(400, "offset and wait must be numbers.") from None
-        await current_session().packages.queue.wait_for_change(job, offset, wait)
+        try:
+            seen = JobState(self.get_argument("state", job.state.value))
+        except ValueError:
+            raise tornado.web.HTTPError(400, "state must be a job state.") from None
+        await current_session().packages.queue.wait_for_change(job, offset, wait, seen)
         self.finish(json.dumps(job.to_json(offset)))
 
     @tornado.web.authenticated
@@ -144,9 +150,11 @@ class RestartHandler(JsonAPIHandler):
             state = await restart_marimo(session)
         except NotRunning as error:
             raise tornado.web.HTTPError(409, str(error)) from None
+        marimo = (await build_status(session))["marimo"]
         if state.get("state") != "running":
             self.set_status(500)
-        self.finish(json.dumps((await build_status(session))["marimo"]))
+            marimo = {"message": f"marimo did not come back: {marimo.get('error') or 'unknown error'}", **marimo}
+        self.finish(json.dumps(marimo))
 
 
 class RepairHandler(JsonAPIHandler):

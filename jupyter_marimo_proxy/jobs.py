@@ -125,17 +125,23 @@ class JobQueue:
                 await _stop_group(job.process)
         return job
 
-    async def wait_for_change(self, job: Job, offset: int, timeout: float) -> None:
-        """Return when the job has log past ``offset`` or has finished, or after ``timeout``."""
-        if job.state.finished or len(job.log) > offset or timeout <= 0:
+    async def wait_for_change(
+        self, job: Job, offset: int, timeout: float, seen_state: JobState | None = None
+    ) -> None:
+        """Return when the job has log past ``offset``, has left ``seen_state`` (queued to
+        running, say) or has finished; or after ``timeout``."""
+        seen_state = seen_state or job.state
+
+        def changed() -> bool:
+            return job.state.finished or job.state != seen_state or len(job.log) > offset
+
+        if changed() or timeout <= 0:
             return
         self._ensure_worker()
         assert self._changed is not None
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: job.state.finished or len(job.log) > offset), timeout
-                )
+                await asyncio.wait_for(self._changed.wait_for(changed), timeout)
             except asyncio.TimeoutError:
                 pass
 

@@ -31,7 +31,7 @@ def index_settings(settings: MarimoProxy) -> IndexSettings:
     )
 
 
-def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
+def describe_changes(before: dict[str, str], after: dict[str, str], unchanged: str = "nothing changed (already satisfied)") -> str:
     added = [f"{n} {v}" for n, v in sorted(after.items()) if before.get(n) != v]
     removed = [n for n in sorted(before) if n not in after]
     parts = []
@@ -39,7 +39,7 @@ def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
         parts.append("installed " + ", ".join(added[:8]) + (f" and {len(added) - 8} more" if len(added) > 8 else ""))
     if removed:
         parts.append("removed " + ", ".join(removed[:8]) + (f" and {len(removed) - 8} more" if len(removed) > 8 else ""))
-    return "; ".join(parts) if parts else "nothing changed (already satisfied)"
+    return "; ".join(parts) if parts else unchanged
 
 
 def explain_failure(job: Job, constraints: list[str]) -> str:
@@ -148,7 +148,7 @@ class PackageService:
                 await asyncio.to_thread(self._record, finished, after)
                 finished.message = success_message(finished, rebuilt, describe_changes(before, after))
             elif finished.cancel_requested:
-                finished.message = f"Cancelled; {describe_changes(before, after)}."
+                finished.message = f"Cancelled; {describe_changes(before, after, unchanged='nothing was changed')}."
             else:
                 finished.message = explain_failure(finished, constraints)
 

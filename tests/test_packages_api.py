@@ -53,7 +53,10 @@ def user_packages(server: JupyterServer) -> dict[str, str]:
 
 
 def manifest(server: JupyterServer) -> dict:
-    return json.loads((server.state_dir / "manifest.json").read_text())
+    path = server.state_dir / "manifest.json"
+    if not path.exists():  # nothing installed yet
+        return {"requested": [], "installed": {}}
+    return json.loads(path.read_text())
 
 
 def venv_import(server: JupyterServer, module: str) -> str:
@@ -341,3 +344,23 @@ def test_installers_honour_their_own_environment_settings(tmp_path, wheelhouse, 
         assert venv_import(jupyter, "jmp_leaf") == "jmp-leaf-1.0"
     finally:
         jupyter.stop()
+
+
+def test_long_poll_wakes_when_a_queued_job_starts(server, slow_index):
+    slow_index.released.clear()
+    slow = server.post(API + "packages", json={"specs": [SLOW_PACKAGE]}).json()
+    waiting = server.post(API + "packages", json={"specs": ["jmp-bravo"]}).json()
+    assert waiting["state"] == "queued"
+
+    def cancel_soon():
+        time.sleep(1.0)
+        server.delete(f"{API}jobs/{slow['id']}")
+
+    threading.Thread(target=cancel_soon).start()
+    started = time.monotonic()
+    polled = server.get(f"{API}jobs/{waiting['id']}", params={"offset": 0, "wait": 25, "state": "queued"}).json()
+    assert polled["state"] != "queued"
+    assert time.monotonic() - started < 15, "the long-poll did not wake on the state change"
+    server.wait_job(f"/{API}jobs/{waiting['id']}")
+    cancelled = server.get(f"{API}jobs/{slow['id']}").json()
+    assert cancelled["state"] == "cancelled" and "already satisfied" not in cancelled["message"]

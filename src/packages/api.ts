@@ -94,12 +94,15 @@ export class PackagesAPI {
 
   /**
    * A job with its log lines from `offset`. With `wait` > 0 the server holds
-   * the answer until there are new lines, the job finished, or `wait`
-   * seconds passed.
+   * the answer until there are new lines, the job left `seenState` (e.g. a
+   * queued job started), the job finished, or `wait` seconds passed.
    */
-  job(id: string, offset = 0, wait = 0): Promise<IJob> {
+  job(id: string, offset = 0, wait = 0, seenState?: JobState): Promise<IJob> {
     const seconds = Math.max(0, Math.min(wait, MAX_WAIT_SECONDS));
-    const query = `offset=${Math.max(0, offset)}&wait=${seconds}`;
+    let query = `offset=${Math.max(0, offset)}&wait=${seconds}`;
+    if (seenState) {
+      query += `&state=${encodeURIComponent(seenState)}`;
+    }
     return this._request<IJob>(`jobs/${encodeURIComponent(id)}?${query}`);
   }
 

@@ -519,7 +519,8 @@ export class PackagesModel implements IDisposable {
         const answer = await this._api.job(
           job.id,
           job.log.length,
-          this._pollWait
+          this._pollWait,
+          job.state
         );
         failures = 0;
         if (this._followError) {
