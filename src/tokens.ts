@@ -41,7 +41,8 @@ export interface IOpenArgs {
   target?: 'tab';
 }
 
-export type MarimoState = 'stopped' | 'starting' | 'running' | 'failed';
+/** `idle`: stopped by the idle timeout; the next open starts it again. */
+export type MarimoState = 'stopped' | 'starting' | 'running' | 'idle' | 'failed';
 
 export interface IVenvStatus {
   path: string;
