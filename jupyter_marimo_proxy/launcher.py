@@ -339,8 +339,10 @@ class Launcher:
         return not stopped
 
     def shutdown(self) -> None:
+        """A deliberate stop: marimo's group ends and this launch's secret is removed."""
         self.stop_marimo()
         self.state.update(state="stopped", error=None)
+        Path(self.spec.secret_file).unlink(missing_ok=True)
 
     # -- explaining a failed start ---------------------------------------------
 

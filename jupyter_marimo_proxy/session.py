@@ -90,6 +90,7 @@ class MarimoSession:
     def _prepare_launch(self, port: int, base_url: str) -> list[str]:
         layout = self.layout
         layout.ensure()
+        prune_run_dir(layout)
         self._secret = secrets.token_urlsafe(32)
         self.port = int(port)
         self.base_url = base_url
@@ -150,6 +151,27 @@ class MarimoSession:
         # startup_timeout; the proxy must wait longer than that (plus the time to
         # create the venv) so the user sees the explanation, not a bare 500.
         return self.settings.startup_timeout + 30.0
+
+
+def prune_run_dir(layout: StateLayout) -> None:
+    """Remove the per-launch files (secrets included) of launchers that are gone."""
+    import re
+
+    from .status import pid_alive
+
+    for state_file in layout.run_dir.glob("launch-*.json"):
+        match = re.fullmatch(r"launch-(\d+)\.json", state_file.name)
+        if not match:
+            continue
+        try:
+            launcher_pid = json.loads(state_file.read_text(encoding="utf-8")).get("launcher_pid")
+        except (OSError, ValueError):
+            launcher_pid = None
+        if pid_alive(launcher_pid):
+            continue
+        port = int(match.group(1))
+        for leftover in (state_file, layout.secret_file(port), layout.run_dir / f"launch-spec-{port}.json"):
+            leftover.unlink(missing_ok=True)
 
 
 _session: MarimoSession | None = None

@@ -284,3 +284,27 @@ def test_sse_transport_streams_marimo_events_through_the_proxy(tmp_path):
         assert json.loads(first_data[len("data:"):])["op"] == "kernel-ready"
     finally:
         server.stop()
+
+
+def test_secret_files_do_not_outlive_their_launch(tmp_path):
+    state = tmp_path / "state"
+    server = JupyterServer(root_dir=tmp_path / "root", state_dir=state).start()
+    try:
+        open_tab(server)
+        first_port = launch_facts(server)["port"]
+    finally:
+        server.stop()
+    # A stopped launcher removes its secret.
+    deadline = time.monotonic() + 15
+    while (state / "run" / f"secret-{first_port}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (state / "run" / f"secret-{first_port}").exists()
+    # A launch after a hard kill (the secret left behind) prunes it.
+    (state / "run" / "secret-1").write_text("stale")
+    (state / "run" / "launch-1.json").write_text(json.dumps({"launcher_pid": 999999999}))
+    server = JupyterServer(root_dir=tmp_path / "root", state_dir=state).start()
+    try:
+        open_tab(server)
+        assert sorted(p.name for p in (state / "run").glob("secret-*")) == [f"secret-{launch_facts(server)['port']}"]
+    finally:
+        server.stop()
