@@ -7,6 +7,7 @@ import {
 import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { errorMessage } from './errors';
 import { marimoIcon } from './icons';
 import { fetchStatus } from './status';
 import { IStatusCheck, MARIMO_WIDGET_ID } from './tokens';
@@ -29,21 +30,30 @@ export const SANDBOX: IFrame.SandboxExceptions[] = [
 export type PanelState = 'checking' | IStatusCheck['kind'];
 
 /**
- * The content of the marimo tab: asks the server extension for its status
- * first, then shows either marimo's editor or a message saying what is
- * wrong. Without that check a missing server extension would show up as a
- * blank frame or Jupyter's bare 404 page.
+ * The content of a marimo tab: asks the server extension for its status
+ * first, then shows either marimo (its file home, a notebook's editor or a
+ * notebook as an app) or a message saying what is wrong. Without that check
+ * a missing server extension would show up as a blank frame or Jupyter's
+ * bare 404 page.
  */
 export class MarimoPanel extends Panel {
   constructor(options: MarimoPanel.IOptions) {
     super();
     this.addClass('jp-MarimoProxy-panel');
-    this._url = options.url;
+    this._url = options.url ?? '';
+    this._locate = options.locate ?? null;
+    this._frameTitle = options.frameTitle ?? 'marimo editor';
+    this._onFrame = options.onFrame ?? null;
+    this._locateFailedTitle =
+      options.locateFailedTitle ?? 'marimo cannot open this file';
     this._checkStatus = options.checkStatus ?? (() => fetchStatus());
     this._ready = this.refresh();
   }
 
-  /** URL of marimo's editor. */
+  /**
+   * URL the frame shows: the fixed one, or the one `locate` answered last
+   * (empty until then).
+   */
   get url(): string {
     return this._url;
   }
@@ -74,15 +84,51 @@ export class MarimoPanel extends Panel {
   refresh(): Promise<IStatusCheck> {
     const generation = ++this._generation;
     this._show('checking', [createChecking()]);
-    this._ready = this._checkStatus().then(check => {
-      if (generation === this._generation && !this.isDisposed) {
-        this._lastCheck = check;
-        this._render(check);
-        this._statusChecked.emit(check);
-      }
-      return check;
-    });
+    this._ready = this._load(generation);
     return this._ready;
+  }
+
+  private async _load(generation: number): Promise<IStatusCheck> {
+    const current = () => generation === this._generation && !this.isDisposed;
+    const check = await this._checkStatus();
+    if (!current()) {
+      return check;
+    }
+    if (check.kind === 'ok' && this._locate) {
+      // Where marimo shows this notebook: asked anew on every refresh, so
+      // that a renamed file or a changed base URL is followed.
+      let url: string;
+      try {
+        url = await this._locate();
+      } catch (error) {
+        if (current()) {
+          this._lastCheck = check;
+          this._show('failing', [
+            createMessage(
+              {
+                ...check,
+                kind: 'failing',
+                title: this._locateFailedTitle,
+                message: errorMessage(error),
+                detail: null
+              },
+              'Retry',
+              () => void this.refresh()
+            )
+          ]);
+          this._statusChecked.emit(check);
+        }
+        return check;
+      }
+      if (!current()) {
+        return check;
+      }
+      this._url = url;
+    }
+    this._lastCheck = check;
+    this._render(check);
+    this._statusChecked.emit(check);
+    return check;
   }
 
   dispose(): void {
@@ -99,7 +145,12 @@ export class MarimoPanel extends Panel {
       if (check.warnings.length) {
         children.push(createWarnings(check.warnings));
       }
-      children.push(createFrame(this._url));
+      const frame = createFrame(this._url, this._frameTitle);
+      children.push(frame);
+      const iframe = frame.node.querySelector('iframe');
+      if (iframe && this._onFrame) {
+        this._onFrame(iframe);
+      }
       this._show('ok', children);
       return;
     }
@@ -121,6 +172,10 @@ export class MarimoPanel extends Panel {
   }
 
   private _url: string;
+  private _locate: (() => Promise<string>) | null;
+  private _frameTitle: string;
+  private _onFrame: ((iframe: HTMLIFrameElement) => void) | null;
+  private _locateFailedTitle: string;
   private _checkStatus: () => Promise<IStatusCheck>;
   private _ready: Promise<IStatusCheck>;
   private _lastCheck: IStatusCheck | null = null;
@@ -131,8 +186,20 @@ export class MarimoPanel extends Panel {
 
 export namespace MarimoPanel {
   export interface IOptions {
-    /** URL of marimo's editor, see `marimoTabUrl`. */
-    url: string;
+    /** A fixed URL to show, e.g. marimo's file home (see `marimoTabUrl`). */
+    url?: string;
+    /**
+     * Where to find the URL to show, asked after each successful status
+     * check (e.g. a notebook's URL from the server). When it throws, the
+     * panel shows its message under `locateFailedTitle`.
+     */
+    locate?: () => Promise<string>;
+    /** Title of the iframe, for screen readers. */
+    frameTitle?: string;
+    /** Called with each new iframe, once it is set to load marimo. */
+    onFrame?: (iframe: HTMLIFrameElement) => void;
+    /** Headline when `locate` fails. */
+    locateFailedTitle?: string;
     /** Status check to run; defaults to a request to the server. */
     checkStatus?: () => Promise<IStatusCheck>;
   }
@@ -153,7 +220,16 @@ export function createMarimoTab(
   widget.title.caption = 'marimo editor';
   widget.title.icon = marimoIcon;
   widget.title.closable = true;
+  addMarimoToolbar(widget);
+  return widget;
+}
 
+/**
+ * The toolbar of every marimo tab: reload (a fresh status check and
+ * iframe), and the same page in a browser tab of its own.
+ */
+export function addMarimoToolbar(widget: MainAreaWidget<MarimoPanel>): void {
+  const content = widget.content;
   widget.toolbar.addItem(
     'reload',
     new ToolbarButton({
@@ -166,11 +242,14 @@ export function createMarimoTab(
     'open-in-browser-tab',
     new ToolbarButton({
       icon: launchIcon,
-      tooltip: 'Open marimo in a new browser tab',
-      onClick: () => openInBrowserTab(content.url)
+      tooltip: 'Open this page of marimo in a new browser tab',
+      onClick: () => {
+        if (content.url) {
+          openInBrowserTab(content.url);
+        }
+      }
     })
   );
-  return widget;
 }
 
 /** Open a URL in a new browser tab that cannot script JupyterLab's page. */
@@ -178,7 +257,7 @@ export function openInBrowserTab(url: string): void {
   window.open(url, '_blank', 'noopener,noreferrer');
 }
 
-function createFrame(url: string): IFrame {
+function createFrame(url: string, title: string): IFrame {
   const frame = new IFrame({
     sandbox: [...SANDBOX],
     referrerPolicy: 'no-referrer'
@@ -187,7 +266,7 @@ function createFrame(url: string): IFrame {
   const iframe = frame.node.querySelector('iframe');
   if (iframe) {
     iframe.classList.add('jp-MarimoProxy-frame');
-    iframe.title = 'marimo editor';
+    iframe.title = title;
     // marimo copies cells and outputs through the clipboard API, which an
     // iframe only gets when the embedding page delegates it.
     iframe.setAttribute('allow', 'clipboard-read; clipboard-write');

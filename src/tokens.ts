@@ -18,6 +18,9 @@ export const TRACKER_NAMESPACE = 'jupyter-marimo-proxy';
 /** Id of the single marimo tab in the main area. */
 export const MARIMO_WIDGET_ID = 'jupyter-marimo-proxy-marimo';
 
+/** Namespace of the tracker of tabs that run a notebook as an app. */
+export const APP_TRACKER_NAMESPACE = 'jupyter-marimo-proxy-app';
+
 /** Id of the "Install package" panel in the left sidebar. */
 export const PACKAGES_WIDGET_ID = 'jupyter-marimo-proxy-packages';
 
@@ -26,6 +29,38 @@ export namespace CommandIDs {
   /** Open (or bring forward) the "Install package" sidebar. */
   export const installPackage = 'jupyter-marimo-proxy:install-package';
   export const restart = 'jupyter-marimo-proxy:restart';
+  /** Repair the marimo venv (rebuild if broken, reinstall the manifest). */
+  export const repair = 'jupyter-marimo-proxy:repair';
+  /** Open a marimo notebook (a `.py` file) in a marimo tab. */
+  export const openNotebook = 'jupyter-marimo-proxy:open-notebook';
+  /** Create `untitled.marimo.py` in a folder and open it. */
+  export const newNotebook = 'jupyter-marimo-proxy:new-notebook';
+  /** `x.ipynb` -> `x.marimo.py`. */
+  export const convertToMarimo = 'jupyter-marimo-proxy:convert-to-marimo';
+  /** `x.marimo.py` -> `x.ipynb`. */
+  export const exportToIpynb = 'jupyter-marimo-proxy:export-to-ipynb';
+  /** Show a marimo notebook as an app in a tab of its own. */
+  export const runAsApp = 'jupyter-marimo-proxy:run-as-app';
+  /** Install a requirements file into the marimo venv. */
+  export const installRequirements =
+    'jupyter-marimo-proxy:install-requirements';
+}
+
+/**
+ * Arguments of the commands that act on a file or folder.
+ *
+ * - `path`: the contents path to act on; without it the command acts on
+ *   the current tab's file or the file browser's selection.
+ * - `origin: 'browser'`: invoked from the file browser's context menu, so
+ *   the selection is what the user right-clicked.
+ * - `directory` (new notebook only): the folder to create it in.
+ * - `restore` (run as app only): reopening a saved layout.
+ */
+export interface IFileCommandArgs {
+  path?: string;
+  directory?: string;
+  origin?: 'browser';
+  restore?: boolean;
 }
 
 /**
@@ -42,7 +77,8 @@ export interface IOpenArgs {
 }
 
 /** `idle`: stopped by the idle timeout; the next open starts it again. */
-export type MarimoState = 'stopped' | 'starting' | 'running' | 'idle' | 'failed';
+export type MarimoState =
+  'stopped' | 'starting' | 'running' | 'idle' | 'failed';
 
 export interface IVenvStatus {
   path: string;

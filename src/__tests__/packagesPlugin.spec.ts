@@ -203,9 +203,11 @@ describe('packagesPlugin', () => {
       'Install package into marimo venv'
     );
     expect(app.commands.label(CommandIDs.restart)).toBe('Restart marimo');
+    expect(app.commands.label(CommandIDs.repair)).toBe('Repair marimo venv');
     expect(palette.addItem.mock.calls.map(c => c[0].command)).toEqual([
       CommandIDs.installPackage,
-      CommandIDs.restart
+      CommandIDs.restart,
+      CommandIDs.repair
     ]);
   });
 

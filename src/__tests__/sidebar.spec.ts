@@ -84,10 +84,16 @@ describe('PackagesSidebar', () => {
       sidebar!.node.querySelectorAll<HTMLElement>('.jp-MarimoPackages-note')
     );
     expect(notes.map(n => n.textContent)).toEqual([
-      'The environment is created when marimo first opens or at the first install.',
-      'The environment needs attention: The state directory /nope is not writable. Set c.MarimoProxy.state_dir.'
+      'The environment is created when marimo first opens or at the first install.'
     ]);
-    expect(notes[1].classList).toContain('jp-mod-warning');
+    // "Not created yet" is no problem; the state directory is.
+    const warning = q('.jp-MarimoPackages-venvWarning');
+    expect(warning.getAttribute('role')).toBe('alert');
+    expect(
+      Array.from(warning.querySelectorAll('li')).map(li => li.textContent)
+    ).toEqual([
+      'The state directory /nope is not writable. Set c.MarimoProxy.state_dir.'
+    ]);
   });
 
   it('lists the user packages with Uninstall and folds the base ones away', async () => {

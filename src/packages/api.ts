@@ -22,12 +22,17 @@ export interface IPackage {
   source: PackageSource;
 }
 
-export type JobKind = 'install' | 'uninstall';
+/**
+ * `repair` rebuilds a broken venv and reinstalls what the manifest records;
+ * `bootstrap` installs the requirements file the server is configured with,
+ * in the background at startup.
+ */
+export type JobKind = 'install' | 'uninstall' | 'repair' | 'bootstrap';
 
 export type JobState =
   'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** An install or uninstall job, as `GET jobs/<id>` sends it. */
+/** A job on the venv, as `GET jobs/<id>` sends it. */
 export interface IJob {
   id: string;
   kind: JobKind;
@@ -78,6 +83,25 @@ export class PackagesAPI {
       method: 'POST',
       body: JSON.stringify({ specs })
     });
+  }
+
+  /**
+   * Queue an install of a requirements file in the Jupyter root; 400 naming
+   * the line when the file has options (`-r`, `--index-url`, `-e`, ...).
+   */
+  installRequirements(path: string): Promise<IJob> {
+    return this._request<IJob>('packages', {
+      method: 'POST',
+      body: JSON.stringify({ requirements_file: path })
+    });
+  }
+
+  /**
+   * Queue a repair: rebuild the venv if it is broken, then reinstall every
+   * package the manifest records.
+   */
+  repair(): Promise<IJob> {
+    return this._request<IJob>('repair', { method: 'POST' });
   }
 
   /** Queue an uninstall of a user package (404 when it is not one). */

@@ -11,13 +11,14 @@
  * streams its log line by line, then moves to the next one. That keeps one
  * request open at most, whatever the number of queued jobs.
  */
-import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { errorMessage, httpStatus } from '../errors';
 import { APIError } from '../request';
 import { IMarimoStatus, IServerStatus, IStatusCheck } from '../tokens';
 import { IJob, IPackage, isFinished, PackagesAPI } from './api';
+import { jobNoun } from './jobs';
 
 /** What part of the state changed, so a view re-renders only that. */
 export type ChangeKind =
@@ -31,7 +32,7 @@ export interface ILogAppended {
 
 /** A user action the server refused or that could not reach it. */
 export interface IActionFailure {
-  action: 'install' | 'uninstall' | 'cancel' | 'refresh';
+  action: 'install' | 'uninstall' | 'cancel' | 'refresh' | 'repair';
   message: string;
   httpStatus: number | null;
 }
@@ -186,6 +187,27 @@ export class PackagesModel implements IDisposable {
     );
   }
 
+  /** The repair waiting or running, if there is one. */
+  get repairJob(): IJob | null {
+    return (
+      this.jobs.find(job => job.kind === 'repair' && !isFinished(job)) ?? null
+    );
+  }
+
+  /**
+   * Whether the venv needs a repair: the server found it broken. A venv not
+   * created yet is not broken (marimo's first start creates it).
+   */
+  get venvProblems(): string[] {
+    const venv = this.status?.venv;
+    if (!venv || venv.healthy) {
+      return [];
+    }
+    return venv.problems.filter(
+      problem => venv.exists || !/not been created/i.test(problem)
+    );
+  }
+
   /** Why the latest install request was refused, until the next one. */
   get installError(): string | null {
     return this._installError;
@@ -260,6 +282,47 @@ export class PackagesModel implements IDisposable {
     this._changed.emit('install');
     this._follow();
     return { ok: true, job: this._jobs.get(job.id)! };
+  }
+
+  /**
+   * Queue an install of a requirements file in the Jupyter root (a contents
+   * path). The job is followed like any install; a refusal (a file with
+   * options, 400 naming the line) is emitted as an action failure and,
+   * unlike a refused spec typed in the sidebar, leaves `installError` alone.
+   */
+  async installRequirements(path: string): Promise<InstallResult> {
+    let job: IJob;
+    try {
+      job = await this._api.installRequirements(path);
+    } catch (error) {
+      const message = this._fail(
+        'install',
+        error,
+        `Could not install the requirements in ${path}`
+      );
+      return { ok: false, message };
+    }
+    return { ok: true, job: this._track(job) };
+  }
+
+  /**
+   * Queue a repair of the venv (rebuilt if broken, the recorded packages
+   * reinstalled); null when it was refused. A repair already waiting or
+   * running is returned instead of queuing a second one.
+   */
+  async repair(): Promise<IJob | null> {
+    const pending = this.repairJob;
+    if (pending) {
+      return pending;
+    }
+    let job: IJob;
+    try {
+      job = await this._api.repair();
+    } catch (error) {
+      this._fail('repair', error, 'Could not repair the venv');
+      return null;
+    }
+    return this._track(job);
   }
 
   /** Queue an uninstall of a user package; null when it was refused. */
@@ -394,6 +457,13 @@ export class PackagesModel implements IDisposable {
     }
   }
 
+  /** Take in a job started by an action of ours and follow it. */
+  private _track(job: IJob): IJob {
+    this._merge(job, true);
+    this._follow();
+    return this._jobs.get(job.id)!;
+  }
+
   private _refuseInstall(
     message: string,
     status: number | null
@@ -408,7 +478,7 @@ export class PackagesModel implements IDisposable {
     action: IActionFailure['action'],
     error: unknown,
     prefix: string
-  ): void {
+  ): string {
     const status = httpStatus(error);
     const text = errorMessage(error);
     // The server's 4xx messages are already sentences for the user.
@@ -417,6 +487,7 @@ export class PackagesModel implements IDisposable {
         ? text
         : `${prefix}: ${text}`;
     this._actionFailed.emit({ action, message, httpStatus: status });
+    return message;
   }
 
   /** The oldest unfinished job: the one the server runs (or runs next). */
@@ -545,7 +616,7 @@ export class PackagesModel implements IDisposable {
         failures += 1;
         if (failures >= this._maxFailures) {
           this._followError =
-            `Lost track of the ${job.kind} of ${job.specs.join(', ')}: ` +
+            `Lost track of ${jobNoun(job)}: ` +
             `${errorMessage(error)}. Refresh to try again.`;
           this._changed.emit('jobs');
           break;
@@ -557,8 +628,13 @@ export class PackagesModel implements IDisposable {
       if (current && isFinished(current) && this._finishedSinceRefresh) {
         this._finishedSinceRefresh = false;
         // What is installed changed; other queued jobs may have been
-        // cancelled from elsewhere meanwhile.
-        await Promise.all([this.refreshPackages(), this._syncJobs()]);
+        // cancelled from elsewhere meanwhile. A repair (or the startup
+        // install, which may rebuild a broken venv) changes its health.
+        const refreshes = [this.refreshPackages(), this._syncJobs()];
+        if (current.kind === 'repair' || current.kind === 'bootstrap') {
+          refreshes.push(this._refreshStatus());
+        }
+        await Promise.all(refreshes);
       }
     }
     if (this._finishedSinceRefresh && !this._isDisposed) {
@@ -629,25 +705,6 @@ function isMarimoStatus(body: unknown): body is IMarimoStatus {
     typeof (body as IMarimoStatus).state === 'string' &&
     'running' in body
   );
-}
-
-function httpStatus(error: unknown): number | null {
-  return error instanceof ServerConnection.ResponseError
-    ? error.response.status
-    : null;
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof ServerConnection.ResponseError) {
-    return error.message || `HTTP ${error.response.status}`;
-  }
-  if (error instanceof ServerConnection.NetworkError) {
-    return 'the Jupyter server could not be reached';
-  }
-  if (error instanceof Error) {
-    return error.message || error.name;
-  }
-  return String(error);
 }
 
 function sleep(ms: number): Promise<void> {

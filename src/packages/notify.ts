@@ -9,6 +9,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { IJob } from './api';
+import { jobDone, jobNoun, jobWords } from './jobs';
 import {
   ChangeKind,
   IActionFailure,
@@ -107,14 +108,15 @@ export function connectNotifications(
 }
 
 function defaultMessage(job: IJob): string {
-  const what = job.specs.join(', ');
   switch (job.state) {
     case 'succeeded':
-      return `${job.kind === 'install' ? 'Installed' : 'Uninstalled'} ${what}.`;
+      return `${jobDone(job)}.`;
     case 'cancelled':
-      return `Cancelled the ${job.kind} of ${what}.`;
-    default:
-      return `Could not ${job.kind} ${what}.`;
+      return `Cancelled ${jobNoun(job)}.`;
+    default: {
+      const { verb, object } = jobWords(job);
+      return `Could not ${verb} ${object}.`;
+    }
   }
 }
 

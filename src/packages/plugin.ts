@@ -9,16 +9,27 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { Token } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
 import { packageInstallIcon } from '../icons';
 import { MarimoPanel } from '../panel';
-import { CommandIDs, MARIMO_WIDGET_ID, PACKAGES_WIDGET_ID } from '../tokens';
+import { CommandIDs, PACKAGES_WIDGET_ID } from '../tokens';
 import { PackagesModel } from './model';
 import { connectNotifications } from './notify';
 import { PackagesSidebar } from './sidebar';
 
 export const PACKAGES_PLUGIN_ID = 'jupyter-marimo-proxy:packages';
+
+/**
+ * The sidebar's model, for other plugins that start jobs on the venv (an
+ * install of a requirements file from the file browser) and want them
+ * followed in the sidebar.
+ */
+export const IPackagesModel = new Token<PackagesModel>(
+  'jupyter-marimo-proxy:IPackagesModel',
+  'The model of the "Install package" sidebar: the venv, its packages and jobs.'
+);
 
 export const SIDEBAR_CAPTION = 'Install package';
 
@@ -33,6 +44,7 @@ export const packagesPlugin: JupyterFrontEndPlugin<PackagesModel> = {
   description:
     'A sidebar to install packages into the marimo environment and restart marimo.',
   autoStart: true,
+  provides: IPackagesModel,
   optional: [ICommandPalette, ILayoutRestorer],
   activate
 };
@@ -83,14 +95,32 @@ function activate(
     isEnabled: () => !model.restarting,
     execute: () => model.restart()
   });
+  commands.addCommand(CommandIDs.repair, {
+    label: 'Repair marimo venv',
+    caption:
+      'Rebuild the marimo venv if it is broken and reinstall the packages ' +
+      'you installed',
+    isEnabled: () => !model.repairJob,
+    execute: async () => {
+      showSidebar();
+      return model.repair();
+    }
+  });
+
   model.changed.connect((_, kind) => {
     if (kind === 'restart') {
       commands.notifyCommandChanged(CommandIDs.restart);
+    } else if (kind === 'jobs') {
+      commands.notifyCommandChanged(CommandIDs.repair);
     }
   });
 
   if (palette) {
-    for (const command of [CommandIDs.installPackage, CommandIDs.restart]) {
+    for (const command of [
+      CommandIDs.installPackage,
+      CommandIDs.restart,
+      CommandIDs.repair
+    ]) {
       palette.addItem({ command, category: 'marimo' });
     }
   }
@@ -98,17 +128,19 @@ function activate(
 }
 
 /**
- * Reload the open marimo tab, if there is one, so that its editor
- * reconnects to the restarted server (a fresh status check and iframe).
+ * Reload every open marimo tab (marimo's home, notebooks, apps), so that
+ * each reconnects to the restarted server (a fresh status check and
+ * iframe). Whether there was one.
  */
 export function reloadMarimoTab(shell: JupyterFrontEnd.IShell): boolean {
+  let reloaded = false;
   for (const widget of shell.widgets('main')) {
-    if (widget.id === MARIMO_WIDGET_ID && isMarimoTab(widget)) {
+    if (isMarimoTab(widget)) {
       void widget.content.refresh();
-      return true;
+      reloaded = true;
     }
   }
-  return false;
+  return reloaded;
 }
 
 function isMarimoTab(widget: Widget): widget is MainAreaWidget<MarimoPanel> {

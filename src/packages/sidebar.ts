@@ -13,6 +13,7 @@ import { Widget } from '@lumino/widgets';
 
 import { createMessage } from '../panel';
 import { IJob, IPackage, isFinished } from './api';
+import { jobAction, jobProgress } from './jobs';
 import { ChangeKind, ILogAppended, PackagesModel } from './model';
 import { splitSpecs } from './specs';
 
@@ -27,6 +28,9 @@ export namespace CSS {
   export const base = 'jp-MarimoPackages-base';
   export const filter = 'jp-MarimoPackages-filter';
   export const restart = 'jp-MarimoPackages-restart';
+  export const repair = 'jp-MarimoPackages-repair';
+  /** The warning shown when the server found the venv broken. */
+  export const venvWarning = 'jp-MarimoPackages-venvWarning';
   export const uninstall = 'jp-MarimoPackages-uninstall';
   export const queue = 'jp-MarimoPackages-queue';
   export const cancelQueued = 'jp-MarimoPackages-cancelQueued';
@@ -200,8 +204,16 @@ export class PackagesSidebar extends Widget {
       'click',
       () => void this.model.restart()
     );
+    this._repairButton.title =
+      'Rebuild the venv if it is broken, then reinstall the packages you ' +
+      'installed';
+    this._repairButton.addEventListener('click', () => {
+      this._repairButton.disabled = true;
+      void this.model.repair().finally(() => this._renderRepair());
+    });
     this._restartStatus.setAttribute('role', 'status');
-    section.append(this._restartButton, this._restartStatus, this._restartLog);
+    this._maintenance.append(this._restartButton, this._repairButton);
+    section.append(this._maintenance, this._restartStatus, this._restartLog);
     return section;
   }
 
@@ -212,6 +224,7 @@ export class PackagesSidebar extends Widget {
       case 'status':
         this._renderStatus();
         this._renderRestart();
+        this._renderRepair();
         break;
       case 'packages':
       case 'filter':
@@ -220,6 +233,7 @@ export class PackagesSidebar extends Widget {
       case 'jobs':
         this._renderJobs();
         this._renderPackages();
+        this._renderRepair();
         break;
       case 'install':
         this._renderForm();
@@ -248,6 +262,7 @@ export class PackagesSidebar extends Widget {
     this._renderJobs();
     this._renderPackages();
     this._renderRestart();
+    this._renderRepair();
   }
 
   private _renderStatus(): void {
@@ -269,6 +284,9 @@ export class PackagesSidebar extends Widget {
     }
 
     const venvSection = this._venv;
+    // The repair button lives next to Restart unless a warning below
+    // claims it.
+    this._maintenance.append(this._repairButton);
     venvSection.replaceChildren();
     const status = this.model.status;
     if (!status) {
@@ -310,21 +328,39 @@ export class PackagesSidebar extends Widget {
         )
       );
     }
-    // Problems other than "not created yet" (already said above), e.g. a
-    // state directory that is not writable, are worth a warning.
-    const problems = venv.healthy
-      ? []
-      : venv.problems.filter(
-          problem => venv.exists || !/not been created/i.test(problem)
-        );
+    // A broken venv (not one that is merely not created yet, said above)
+    // gets a warning with the way out: the repair button moves into it.
+    const problems = this.model.venvProblems;
     if (problems.length) {
-      venvSection.append(
-        note(
-          `The environment needs attention: ${problems.join(' ')}`,
-          'jp-mod-warning'
-        )
-      );
+      const warning = el('div', `${CSS.venvWarning} jp-mod-warning`);
+      warning.setAttribute('role', 'alert');
+      const title = el('p', 'jp-MarimoPackages-venvWarningTitle');
+      title.textContent = 'The marimo venv has problems:';
+      const list = el('ul', 'jp-MarimoPackages-problems');
+      for (const problem of problems) {
+        const item = el('li');
+        item.textContent = problem;
+        list.append(item);
+      }
+      const hint = el('p', 'jp-MarimoPackages-muted');
+      hint.textContent =
+        'Repair venv rebuilds it if it is broken and reinstalls the ' +
+        'packages you installed.';
+      warning.append(title, list, hint, this._repairButton);
+      venvSection.append(warning);
     }
+  }
+
+  private _renderRepair(): void {
+    const job = this.model.repairJob;
+    const broken = this.model.venvProblems.length > 0;
+    this._repairButton.disabled = !this.model.available || !!job;
+    this._repairButton.textContent = job
+      ? job.state === 'queued'
+        ? 'Repair queued…'
+        : 'Repairing venv…'
+      : 'Repair venv';
+    this._repairButton.classList.toggle('jp-mod-accept', broken);
   }
 
   private _renderForm(): void {
@@ -368,7 +404,7 @@ export class PackagesSidebar extends Widget {
         const item = el('li', 'jp-MarimoPackages-queued');
         item.dataset.job = p.id;
         const text = el('span', 'jp-MarimoPackages-queuedText');
-        text.textContent = `${p.kind === 'install' ? 'Install' : 'Uninstall'} ${p.specs.join(', ')}`;
+        text.textContent = jobAction(p);
         text.title = text.textContent;
         const cancel = button('Cancel', CSS.cancelQueued);
         cancel.title = 'Remove from the queue';
@@ -494,7 +530,9 @@ export class PackagesSidebar extends Widget {
   private _baseTitle = el('span', 'jp-MarimoPackages-sectionTitle');
   private _baseList = el('ul', `${CSS.base} jp-MarimoPackages-list`);
   private _baseEmpty = el('p', 'jp-MarimoPackages-muted');
+  private _maintenance = el('div', 'jp-MarimoPackages-maintenance');
   private _restartButton = button('Restart marimo', CSS.restart);
+  private _repairButton = button('Repair venv', CSS.repair);
   private _restartStatus = el('p', 'jp-MarimoPackages-restartStatus');
   private _restartLog = el('pre', 'jp-MarimoPackages-restartLog');
 }
@@ -506,19 +544,18 @@ export namespace PackagesSidebar {
 }
 
 function jobTitle(job: IJob): string {
-  const what = job.specs.join(', ');
-  const verb = job.kind === 'install' ? 'Install' : 'Uninstall';
+  const action = jobAction(job);
   switch (job.state) {
     case 'queued':
-      return `${verb} ${what}: waiting to start…`;
+      return `${action}: waiting to start…`;
     case 'running':
-      return `${job.kind === 'install' ? 'Installing' : 'Uninstalling'} ${what}…`;
+      return `${jobProgress(job)}…`;
     case 'succeeded':
-      return `${verb} ${what}: done`;
+      return `${action}: done`;
     case 'failed':
-      return `${verb} ${what}: failed`;
+      return `${action}: failed`;
     case 'cancelled':
-      return `${verb} ${what}: cancelled`;
+      return `${action}: cancelled`;
   }
 }
 
