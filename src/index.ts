@@ -14,6 +14,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IDisposable } from '@lumino/disposable';
 
 import { iconDataUrl, marimoIcon, marimoUnavailableIcon } from './icons';
+import { notebooksPlugin } from './notebooks/plugin';
 import { packagesPlugin } from './packages/plugin';
 import { createMarimoTab, MarimoPanel, openInBrowserTab } from './panel';
 import { fetchStatus } from './status';
@@ -170,6 +171,10 @@ function isAvailable(check: IStatusCheck | null): boolean {
   return check === null || check.kind === 'ok';
 }
 
-export { packagesPlugin };
+export { notebooksPlugin, packagesPlugin };
 
-export default [plugin, packagesPlugin] as JupyterFrontEndPlugin<any>[];
+export default [
+  plugin,
+  packagesPlugin,
+  notebooksPlugin
+] as JupyterFrontEndPlugin<any>[];

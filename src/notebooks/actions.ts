@@ -1,0 +1,252 @@
+/**
+ * What the side-by-side commands do, apart from how they are wired into
+ * JupyterLab: convert and export (asking before overwriting), create, open
+ * in marimo, run as an app. Each action tells the user how it went with a
+ * notification; errors carry the server's (and so marimo's) own message.
+ *
+ * The JupyterLab parts an action needs (dialogs, opening tabs, the file
+ * browser) come in through `INotebookHost`, so tests can stand in for them.
+ */
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { errorMessage, httpStatus } from '../errors';
+import { APIError } from '../request';
+import { asConflict, IWritten, NotebooksAPI } from './api';
+import { basename } from './paths';
+
+/** How long a success stays on screen (ms); failures stay until closed. */
+export const SUCCESS_AUTOCLOSE = 10000;
+
+/** Longest message a toast shows whole (JupyterLab cuts at 140). */
+const TOAST_LENGTH = 140;
+
+export interface INotebookHost {
+  /**
+   * Ask whether to replace `target` (a contents path) with what `source`
+   * becomes; true to overwrite.
+   */
+  confirmOverwrite(target: string, source: string): Promise<boolean>;
+  /** Open a marimo notebook in a marimo tab (its editor). */
+  openInMarimo(path: string): Promise<unknown>;
+  /** Open a file the way JupyterLab would on a double-click. */
+  openDocument(path: string): Promise<unknown>;
+  /** Show a notebook as an app, at `url`, in a tab of its own. */
+  openApp(path: string, url: string): unknown;
+  /** Show what the server wrote in the file browser. */
+  refreshFileBrowser(): Promise<void>;
+}
+
+export class NotebookActions {
+  constructor(api: NotebooksAPI, host: INotebookHost) {
+    this._api = api;
+    this._host = host;
+  }
+
+  /**
+   * `x.ipynb` -> `x.marimo.py`, asking first if that exists; then offers to
+   * open it in marimo. Resolves with the written path, or null when the
+   * user declined or it failed (said in a notification).
+   */
+  async convert(path: string): Promise<string | null> {
+    const name = basename(path);
+    try {
+      const written = await writeWithConfirm(
+        overwrite => this._api.convert(path, overwrite),
+        target => this._host.confirmOverwrite(target, path)
+      );
+      if (!written) {
+        return null;
+      }
+      await this._host.refreshFileBrowser();
+      Notification.success(`Converted ${name} to ${basename(written.path)}.`, {
+        autoClose: SUCCESS_AUTOCLOSE,
+        actions: [
+          {
+            label: 'Open in marimo',
+            caption: `Open ${written.path} in marimo`,
+            callback: () => void this._host.openInMarimo(written.path)
+          }
+        ]
+      });
+      return written.path;
+    } catch (error) {
+      notifyError(`Could not convert ${name} to marimo`, error);
+      return null;
+    }
+  }
+
+  /**
+   * `x.marimo.py` -> `x.ipynb`, asking first if that exists; then offers to
+   * open it in JupyterLab.
+   */
+  async exportToIpynb(path: string): Promise<string | null> {
+    const name = basename(path);
+    try {
+      const written = await writeWithConfirm(
+        overwrite => this._api.exportToIpynb(path, overwrite),
+        target => this._host.confirmOverwrite(target, path)
+      );
+      if (!written) {
+        return null;
+      }
+      await this._host.refreshFileBrowser();
+      Notification.success(`Exported ${name} to ${basename(written.path)}.`, {
+        autoClose: SUCCESS_AUTOCLOSE,
+        actions: [
+          {
+            label: 'Open',
+            caption: `Open ${written.path}`,
+            callback: () => void this._host.openDocument(written.path)
+          }
+        ]
+      });
+      return written.path;
+    } catch (error) {
+      notifyError(`Could not export ${name} to a Jupyter notebook`, error);
+      return null;
+    }
+  }
+
+  /** Create `untitled.marimo.py` (numbered if taken) and open it in marimo. */
+  async create(directory: string): Promise<string | null> {
+    let written: IWritten;
+    try {
+      written = await this._api.create(directory);
+    } catch (error) {
+      notifyError('Could not create a marimo notebook', error);
+      return null;
+    }
+    await this._host.refreshFileBrowser();
+    await this._host.openInMarimo(written.path);
+    return written.path;
+  }
+
+  /**
+   * Open a `.py` file in marimo once the server confirms it is a marimo
+   * notebook; otherwise say why (the server's message).
+   */
+  async open(path: string): Promise<boolean> {
+    try {
+      await this._api.notebookUrl(path, 'edit');
+    } catch (error) {
+      notifyError(`Could not open ${basename(path)} in marimo`, error);
+      return false;
+    }
+    await this._host.openInMarimo(path);
+    return true;
+  }
+
+  /** Show a marimo notebook as an app (code hidden, outputs live). */
+  async runAsApp(path: string): Promise<boolean> {
+    let url: string;
+    try {
+      url = await this._api.notebookUrl(path, 'app');
+    } catch (error) {
+      notifyError(`Could not run ${basename(path)} as an app`, error);
+      return false;
+    }
+    this._host.openApp(path, url);
+    return true;
+  }
+
+  private _api: NotebooksAPI;
+  private _host: INotebookHost;
+}
+
+/**
+ * Write with `overwrite: false` first; on a 409 ask `confirm` about the
+ * target the server named and write again with `overwrite: true` if the
+ * user agrees. Resolves with null when the user declined; other errors are
+ * thrown.
+ */
+export async function writeWithConfirm(
+  write: (overwrite: boolean) => Promise<IWritten>,
+  confirm: (target: string) => Promise<boolean>
+): Promise<IWritten | null> {
+  try {
+    return await write(false);
+  } catch (error) {
+    const conflict =
+      httpStatus(error) === 409 && error instanceof APIError
+        ? asConflict(error.body)
+        : null;
+    if (!conflict) {
+      throw error;
+    }
+    if (!(await confirm(conflict.target))) {
+      return null;
+    }
+    return await write(true);
+  }
+}
+
+/** JupyterLab's dialog asking before a conversion replaces a file. */
+export async function confirmOverwrite(
+  target: string,
+  source: string
+): Promise<boolean> {
+  const result = await showDialog({
+    title: `Replace ${basename(target)}?`,
+    body:
+      `${basename(target)} already exists next to ${basename(source)}. ` +
+      'Replace it with the converted notebook? Its current content is lost.',
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Replace' })],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
+
+/**
+ * An error in a sentence short enough for a toast: `prefix: reason`. A
+ * Python traceback (marimo's output when it fails) is cut down to its last
+ * line, the exception; the whole text stays one click away.
+ */
+export function errorNotice(
+  prefix: string,
+  error: unknown
+): { message: string; details: string | null } {
+  const full = errorMessage(error).trim();
+  let reason = full;
+  const traceback = full.indexOf('Traceback (most recent call last)');
+  if (traceback >= 0) {
+    const lines = full
+      .slice(traceback)
+      .split('\n')
+      .map(line => line.trim())
+      .filter(Boolean);
+    const before = full.slice(0, traceback).trim();
+    reason = [before, lines[lines.length - 1]].filter(Boolean).join(' ');
+  } else if (full.includes('\n')) {
+    reason = full.split('\n')[0].trim();
+  }
+  const message = `${prefix}: ${reason}`;
+  const whole = message.length > TOAST_LENGTH || reason !== full;
+  return { message, details: whole ? full : null };
+}
+
+/** An error notification that stays until closed, with the whole text. */
+export function notifyError(prefix: string, error: unknown): string {
+  const { message, details } = errorNotice(prefix, error);
+  const actions: Notification.IAction[] = details
+    ? [
+        {
+          label: 'Show details',
+          caption: 'The whole message',
+          callback: () => showDetails(prefix, details)
+        }
+      ]
+    : [];
+  return Notification.error(message, { autoClose: false, actions });
+}
+
+function showDetails(title: string, text: string): void {
+  const body = new Widget({ node: document.createElement('pre') });
+  body.addClass('jp-MarimoProxy-details');
+  body.node.textContent = text;
+  void showDialog({
+    title,
+    body,
+    buttons: [Dialog.okButton({ label: 'Close' })]
+  });
+}
