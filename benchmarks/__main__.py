@@ -1,6 +1,6 @@
 """Run every benchmark, print one markdown table and write the same as JSON.
 
-    python -m benchmarks                 # the full run (5 repetitions; ~10 minutes on 2 cores)
+    python -m benchmarks                 # the full run (5 repetitions; ~11 minutes on 2 cores)
     python -m benchmarks --smoke         # one repetition, small sizes (~2 minutes)
     python -m benchmarks --only launch,install --repeat 9
 
