@@ -260,11 +260,13 @@ class Launcher:
         start never waits for an install."""
         venv_dir = self.layout.venv_dir
         try:
-            built = ensure_venv(venv_dir, self.spec.base_python, probe=True)
+            replaced = ensure_venv(venv_dir, self.spec.base_python, probe=True)
         except (OSError, subprocess.CalledProcessError) as error:
             detail = getattr(error, "stderr", "") or str(error)
             return f"Could not create the venv at {venv_dir}: {detail}"
-        if built:
+        if replaced is not None:
+            # The server reads this and reinstalls the manifest in a repair job.
+            self.state.update(venv_rebuilt=True, venv_existed=replaced.exists, venv_problems=replaced.problems)
             report = full_check(venv_dir, python_version_of(self.spec.base_python))
             if not report.healthy:
                 return "The new venv is not usable: " + " ".join(report.problems)

@@ -156,7 +156,7 @@ class PackageService:
 
     def _prepare_venv(self, probe: bool = False) -> bool:
         self.layout.ensure()
-        return ensure_venv(self.layout.venv_dir, self.settings.base_python, probe=probe)
+        return ensure_venv(self.layout.venv_dir, self.settings.base_python, probe=probe) is not None
 
     def _installer_env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -8,10 +8,12 @@ file and to the proxy in memory: never on a command line, never to the browser.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,29 +111,45 @@ class MarimoSession:
             "idle_timeout": self.settings.idle_timeout,
             "transport": self.settings.transport if self.settings.transport != "websocket" else None,
         }
-        self.schedule_repair_if_needed()
+        self.watch_for_rebuild(self.port)
         spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
         write_private_file(spec_file, json.dumps(spec, indent=2))
         return [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
 
-    def schedule_repair_if_needed(self) -> None:
-        """A broken venv, or a missing one with packages on record, gets a repair job.
+    def watch_for_rebuild(self, port: int) -> None:
+        """Once this launch settles, reinstall the manifest if the launcher had to
+        (re)build the venv. Asynchronous, so nothing here delays marimo's start;
+        the launcher reports the rebuild because only it probes the venv."""
 
-        The launcher rebuilds a broken venv at once so marimo can start; the
-        repair job reinstalls the recorded packages in the background, so the
-        start never waits for an install and nothing recorded is lost.
-        """
+        async def watch() -> None:
+            state_file = self.layout.launch_state_file(port)
+            deadline = time.monotonic() + self.proxy_timeout()
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                try:
+                    facts = json.loads(state_file.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                if facts.get("state") not in ("running", "failed"):
+                    continue
+                if facts.get("venv_rebuilt"):
+                    self._repair_after_rebuild(facts)
+                return
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not inside the server (a unit test): nothing to watch from
+        loop.create_task(watch())
+
+    def _repair_after_rebuild(self, facts: dict) -> None:
         from .manifest import load_manifest
-        from .venv import full_check, python_version_of
 
-        venv_dir = self.layout.venv_dir
-        report = full_check(venv_dir, python_version_of(self.settings.base_python)) if venv_dir.exists() else None
         requested = load_manifest(self.layout.manifest).requested
-        broken = report is not None and not report.healthy
-        lost = report is None and bool(requested)
-        if (broken or lost) and self.packages.pending_repair() is None:
-            reason = " ".join(report.problems) if report else "The venv is missing but the manifest lists packages."
-            self.packages.repair(reason)
+        if not (facts.get("venv_existed") or requested) or self.packages.pending_repair() is not None:
+            return  # a first venv, nothing recorded to bring back
+        problems = " ".join(facts.get("venv_problems") or [])
+        self.packages.repair(f"The venv was rebuilt when marimo started: {problems}".strip())
 
     def uv_path(self) -> str | None:
         from .installer import choose_installer

@@ -206,16 +206,19 @@ def venv_lock(venv_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> bool:
-    """Create (or rebuild) the venv unless a healthy one is there. True when it built one.
+def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> VenvReport | None:
+    """Create (or rebuild) the venv unless a healthy one is there.
 
-    ``probe`` also runs the venv's interpreter (marimo importable, a real venv);
-    without it only files are checked, which is enough before an install.
+    Returns None when the venv was fine, else the report on what was there
+    before it was (re)built. ``probe`` also runs the venv's interpreter (marimo
+    importable, a real venv); without it only files are checked, which is
+    enough before an install.
     """
     with venv_lock(venv_dir):
         version = python_version_of(base_python)
         check = full_check if probe else quick_check
-        if check(venv_dir, version).healthy:
-            return False
+        before = check(venv_dir, version)
+        if before.healthy:
+            return None
         create_venv(venv_dir, base_python)
-        return True
+        return before
