@@ -584,6 +584,140 @@ describe('PackagesModel', () => {
       expect(model.currentJob).toBeNull();
     });
   });
+
+  describe('repair', () => {
+    function broken() {
+      const status = healthyStatus();
+      status.venv.healthy = false;
+      status.venv.problems = ['marimo is not importable from the venv.'];
+      return status;
+    }
+
+    it('queues a repair, follows it and reads the venv health again', async () => {
+      let healthy = false;
+      const server = healthyServer()
+        .on('GET', 'status', () => (healthy ? healthyStatus() : broken()))
+        .on('POST', 'repair', () =>
+          job({ id: 'r1', kind: 'repair', specs: ['jmp-alpha'] })
+        )
+        .on('GET', 'jobs/r1', () => {
+          healthy = true;
+          return job({
+            id: 'r1',
+            kind: 'repair',
+            specs: ['jmp-alpha'],
+            state: 'succeeded',
+            log: ['The venv was broken: rebuilt it.'],
+            message: 'Rebuilt the broken venv; reinstalled jmp-alpha.'
+          });
+        });
+      model = makeModel(server);
+      const seen = record(model);
+      await model.refresh();
+      expect(model.venvProblems).toEqual([
+        'marimo is not importable from the venv.'
+      ]);
+
+      const started = await model.repair();
+      expect(started?.kind).toBe('repair');
+      expect(server.callsTo('POST', 'repair')).toHaveLength(1);
+      await until(() => seen.finished.length === 1, 'the repair');
+      expect(seen.finished[0].message).toBe(
+        'Rebuilt the broken venv; reinstalled jmp-alpha.'
+      );
+      await until(() => model!.venvProblems.length === 0, 'a healthy venv');
+      expect(server.callsTo('GET', 'status').length).toBeGreaterThan(1);
+      expect(model.repairJob).toBeNull();
+    });
+
+    it('does not queue a second repair while one waits', async () => {
+      const server = healthyServer()
+        .on('POST', 'repair', () => job({ id: 'r1', kind: 'repair' }))
+        .on('GET', 'jobs/r1', () => new Promise(() => undefined));
+      model = makeModel(server);
+      const first = await model.repair();
+      const second = await model.repair();
+      expect(second).toBe(first);
+      expect(model.repairJob?.id).toBe('r1');
+      expect(server.callsTo('POST', 'repair')).toHaveLength(1);
+    });
+
+    it('reports a repair that could not be started', async () => {
+      const server = healthyServer().on(
+        'POST',
+        'repair',
+        fails(500, { message: 'state dir gone' })
+      );
+      model = makeModel(server);
+      const seen = record(model);
+      expect(await model.repair()).toBeNull();
+      expect(seen.failures).toEqual([
+        {
+          action: 'repair',
+          message: 'Could not repair the venv: state dir gone',
+          httpStatus: 500
+        }
+      ]);
+    });
+
+    it('does not count a venv not created yet as broken', async () => {
+      const status = healthyStatus();
+      status.venv.exists = false;
+      status.venv.healthy = false;
+      status.venv.problems = [
+        'The venv has not been created yet; it is created when marimo first opens.'
+      ];
+      model = makeModel(healthyServer().on('GET', 'status', () => status));
+      await model.refresh();
+      expect(model.venvProblems).toEqual([]);
+    });
+  });
+
+  describe('installRequirements', () => {
+    it('installs a requirements file as a job followed like any install', async () => {
+      const server = healthyServer()
+        .on('POST', 'packages', () =>
+          job({ id: 'q1', specs: ['jmp-alpha', 'jmp-bravo'] })
+        )
+        .on('GET', 'jobs/q1', () =>
+          job({
+            id: 'q1',
+            specs: ['jmp-alpha', 'jmp-bravo'],
+            state: 'succeeded',
+            message: 'Installed jmp-alpha, jmp-bravo: ...'
+          })
+        );
+      model = makeModel(server);
+      const seen = record(model);
+      const result = await model.installRequirements('sub/requirements.txt');
+      expect(result.ok).toBe(true);
+      expect(server.callsTo('POST', 'packages')[0].body).toEqual({
+        requirements_file: 'sub/requirements.txt'
+      });
+      await until(() => seen.finished.length === 1, 'the install');
+      expect(model.currentJob?.id).toBe('q1');
+    });
+
+    it('reports a file the server refuses, leaving the form alone', async () => {
+      const message =
+        'requirements.txt, line 3: --index-url is an installer option; only package names are accepted.';
+      const server = healthyServer().on(
+        'POST',
+        'packages',
+        fails(400, { message })
+      );
+      model = makeModel(server);
+      const seen = record(model);
+      expect(await model.installRequirements('requirements.txt')).toEqual({
+        ok: false,
+        message
+      });
+      expect(seen.failures).toEqual([
+        { action: 'install', message, httpStatus: 400 }
+      ]);
+      expect(model.installError).toBeNull();
+    });
+  });
 });
 
 function allLines(logs: ILogAppended[]): string[] {

@@ -3,6 +3,8 @@ import { Notification } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
+import { NotebooksAPI } from '../notebooks/api';
+import { MarimoAppTab } from '../notebooks/widgets';
 import { PackagesAPI } from '../packages/api';
 import { PackagesModel } from '../packages/model';
 import { connectNotifications } from '../packages/notify';
@@ -230,6 +232,26 @@ describe('packagesPlugin', () => {
     expect(refresh).toHaveBeenCalledTimes(1);
     expect(model.lastRestart?.ok).toBe(true);
     expect(tab.id).toBe(MARIMO_WIDGET_ID);
+  });
+
+  it('reloads notebook and app tabs too', async () => {
+    const { app, shell } = fakeApp();
+    const home = createMarimoTab({ url: 'http://localhost/marimo/' });
+    const appTab = new MarimoAppTab({
+      path: 'a.marimo.py',
+      url: '/marimo/?file=a.marimo.py&view-as=present',
+      api: new NotebooksAPI()
+    });
+    shell.add(home, 'main');
+    shell.add(appTab, 'main');
+    shell.add(new Widget(), 'main');
+    await Promise.all([home.content.ready, appTab.content.ready]);
+    const refreshes = [
+      jest.spyOn(home.content, 'refresh'),
+      jest.spyOn(appTab.content, 'refresh')
+    ];
+    expect(reloadMarimoTab(app.shell)).toBe(true);
+    expect(refreshes.map(r => r.mock.calls.length)).toEqual([1, 1]);
   });
 
   it('finds nothing to reload when no marimo tab is open', () => {

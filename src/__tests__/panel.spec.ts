@@ -5,6 +5,7 @@ import { createMarimoTab, MarimoPanel, SANDBOX } from '../panel';
 import { MISSING_MESSAGE } from '../status';
 import { IStatusCheck, MARIMO_WIDGET_ID } from '../tokens';
 import { marimoTabUrl } from '../urls';
+import { apiError } from './fakeServer';
 import { healthyStatus, jsonResponse } from './fixtures';
 
 describe('MarimoPanel', () => {
@@ -206,6 +207,99 @@ describe('MarimoPanel', () => {
     panel.statusChecked.connect((_, check) => seen.push(check.kind));
     await panel.ready;
     expect(seen).toEqual(['missing']);
+  });
+});
+
+describe('MarimoPanel on a notebook', () => {
+  const ok: IStatusCheck = {
+    kind: 'ok',
+    title: '',
+    message: '',
+    detail: null,
+    warnings: [],
+    httpStatus: 200,
+    status: healthyStatus()
+  };
+
+  afterEach(() => {
+    document.body.innerHTML = '';
+  });
+
+  it('asks where the notebook is after the status check, on every refresh', async () => {
+    const locate = jest
+      .fn()
+      .mockResolvedValueOnce('/marimo/?file=a.marimo.py')
+      .mockResolvedValueOnce('/marimo/?file=b.marimo.py');
+    const onFrame = jest.fn();
+    const p = new MarimoPanel({
+      locate,
+      onFrame,
+      checkStatus: async () => ok,
+      frameTitle: 'marimo app: a.marimo.py'
+    });
+    Widget.attach(p, document.body);
+    expect(p.url).toBe('');
+    await p.ready;
+    const iframe = p.node.querySelector('iframe')!;
+    expect(iframe.getAttribute('src')).toBe('/marimo/?file=a.marimo.py');
+    expect(iframe.title).toBe('marimo app: a.marimo.py');
+    expect(p.url).toBe('/marimo/?file=a.marimo.py');
+    expect(onFrame).toHaveBeenCalledWith(iframe);
+
+    await p.refresh();
+    expect(locate).toHaveBeenCalledTimes(2);
+    expect(p.node.querySelector('iframe')!.getAttribute('src')).toBe(
+      '/marimo/?file=b.marimo.py'
+    );
+    expect(onFrame).toHaveBeenCalledTimes(2);
+    p.dispose();
+  });
+
+  it("shows the server's reason when the file cannot be opened, with Retry", async () => {
+    const locate = jest
+      .fn()
+      .mockRejectedValueOnce(
+        apiError(400, {
+          message: 'x.py is not a marimo notebook (no `app = marimo.App(...)`).'
+        })
+      )
+      .mockResolvedValueOnce('/marimo/?file=x.py');
+    const p = new MarimoPanel({
+      locate,
+      checkStatus: async () => ok,
+      locateFailedTitle: 'marimo cannot open x.py'
+    });
+    Widget.attach(p, document.body);
+    await p.ready;
+    expect(p.state).toBe('failing');
+    expect(p.node.querySelector('iframe')).toBeNull();
+    const message = p.node.querySelector('.jp-MarimoProxy-message')!;
+    expect(message.querySelector('h2')!.textContent).toBe(
+      'marimo cannot open x.py'
+    );
+    expect(message.querySelector('code')!.textContent).toBe(
+      'app = marimo.App(...)'
+    );
+
+    message.querySelector<HTMLButtonElement>('.jp-MarimoProxy-retry')!.click();
+    await p.ready;
+    expect(p.state).toBe('ok');
+    expect(p.node.querySelector('iframe')!.getAttribute('src')).toBe(
+      '/marimo/?file=x.py'
+    );
+    p.dispose();
+  });
+
+  it('does not ask where the notebook is when the server part is missing', async () => {
+    const locate = jest.fn();
+    const p = new MarimoPanel({
+      locate,
+      checkStatus: async () => ({ ...ok, kind: 'missing', status: null })
+    });
+    await p.ready;
+    expect(locate).not.toHaveBeenCalled();
+    expect(p.state).toBe('missing');
+    p.dispose();
   });
 });
 

@@ -51,7 +51,8 @@ describe(PLUGIN_ID, () => {
   it('is exported with the packages sidebar plugin', () => {
     expect(plugins.map(p => p.id)).toEqual([
       'jupyter-marimo-proxy:plugin',
-      'jupyter-marimo-proxy:packages'
+      'jupyter-marimo-proxy:packages',
+      'jupyter-marimo-proxy:notebooks'
     ]);
     expect(plugins[0]).toBe(plugin);
   });

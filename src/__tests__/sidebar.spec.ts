@@ -377,4 +377,123 @@ describe('PackagesSidebar', () => {
     expect(sidebar!.node.querySelector('img')).toBeNull();
     expect(sidebar!.node.textContent).toContain('<img src=x onerror=alert(1)>');
   });
+
+  it('warns about a broken venv, with Repair venv in the warning', async () => {
+    let healthy = false;
+    const status = () => {
+      const report = healthyStatus();
+      if (!healthy) {
+        report.venv.healthy = false;
+        report.venv.problems = [
+          'pyvenv.cfg is missing or damaged.',
+          'marimo is not importable from the venv.'
+        ];
+      }
+      return report;
+    };
+    const finish = deferred<IJob>();
+    const server = healthyServer()
+      .on('GET', 'status', status)
+      .on('POST', 'repair', () =>
+        job({ id: 'r1', kind: 'repair', specs: ['jmp-alpha'] })
+      )
+      .on('GET', 'jobs/r1', call =>
+        call.query.get('state') === 'queued'
+          ? job({
+              id: 'r1',
+              kind: 'repair',
+              specs: ['jmp-alpha'],
+              state: 'running'
+            })
+          : finish.promise
+      );
+    await open(server);
+
+    const warning = q('.jp-MarimoPackages-venvWarning');
+    expect(
+      Array.from(warning.querySelectorAll('li')).map(li => li.textContent)
+    ).toEqual([
+      'pyvenv.cfg is missing or damaged.',
+      'marimo is not importable from the venv.'
+    ]);
+    const repair = q<HTMLButtonElement>('.jp-MarimoPackages-repair');
+    expect(warning.contains(repair)).toBe(true);
+    expect(repair.textContent).toBe('Repair venv');
+    expect(repair.classList).toContain('jp-mod-accept');
+    expect(
+      sidebar!.node.querySelectorAll('.jp-MarimoPackages-repair')
+    ).toHaveLength(1);
+
+    repair.click();
+    await until(
+      () => server.callsTo('POST', 'repair').length === 1,
+      'POST repair'
+    );
+    await until(() => repair.textContent === 'Repairing venv…', 'running');
+    expect(repair.disabled).toBe(true);
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Repairing the venv…'
+    );
+
+    healthy = true;
+    finish.resolve(
+      job({
+        id: 'r1',
+        kind: 'repair',
+        specs: ['jmp-alpha'],
+        state: 'succeeded',
+        message: 'Rebuilt the broken venv; reinstalled jmp-alpha.'
+      })
+    );
+    await until(
+      () =>
+        sidebar!.node.querySelector('.jp-MarimoPackages-venvWarning') === null,
+      'the warning to go'
+    );
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Repair the venv: done'
+    );
+    expect(q('.jp-MarimoPackages-jobMessage').textContent).toBe(
+      'Rebuilt the broken venv; reinstalled jmp-alpha.'
+    );
+    // Back beside Restart marimo, ready for next time.
+    expect(q('.jp-MarimoPackages-maintenance').contains(repair)).toBe(true);
+    expect(repair.disabled).toBe(false);
+    expect(repair.classList).not.toContain('jp-mod-accept');
+  });
+
+  it('keeps Repair venv beside Restart marimo on a healthy venv', async () => {
+    await open(healthyServer());
+    expect(
+      sidebar!.node.querySelector('.jp-MarimoPackages-venvWarning')
+    ).toBeNull();
+    const repair = q<HTMLButtonElement>('.jp-MarimoPackages-repair');
+    expect(q('.jp-MarimoPackages-maintenance').contains(repair)).toBe(true);
+    expect(repair.disabled).toBe(false);
+  });
+
+  it('names a bootstrap job after its requirements file', async () => {
+    const bootstrap = (state: IJob['state']) =>
+      job({
+        id: 'b1',
+        kind: 'bootstrap',
+        specs: ['requirements.txt'],
+        state
+      });
+    // The server's own job, found when the sidebar first looks.
+    await open(
+      healthyServer()
+        .on('GET', 'jobs', () => [bootstrap('queued')])
+        .on('GET', 'jobs/b1', () => new Promise(() => undefined))
+    );
+    await until(
+      () =>
+        !!sidebar!.node.querySelector('.jp-MarimoPackages-jobTitle')
+          ?.textContent,
+      'the job title'
+    );
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Install the requirements in requirements.txt: waiting to start…'
+    );
+  });
 });
