@@ -7,6 +7,7 @@ import {
   errorNotice,
   INotebookHost,
   NotebookActions,
+  withProgress,
   writeWithConfirm
 } from '../notebooks/actions';
 import { NotebooksAPI } from '../notebooks/api';
@@ -339,5 +340,27 @@ describe('NotebookActions', () => {
     expect(latest().message).toBe(
       'Could not create a marimo notebook: sub is outside the Jupyter root.'
     );
+  });
+});
+
+describe('withProgress', () => {
+  it('says what is under way only when it takes a while', async () => {
+    expect(await withProgress('Quick…', Promise.resolve(1), 50)).toBe(1);
+    await new Promise(resolve => setTimeout(resolve, 80));
+    expect(Notification.manager.count).toBe(0);
+
+    let finish!: (value: number) => void;
+    const slow = withProgress(
+      'Converting a.ipynb to marimo…',
+      new Promise<number>(resolve => (finish = resolve)),
+      10
+    );
+    await new Promise(resolve => setTimeout(resolve, 40));
+    expect(Notification.manager.count).toBe(1);
+    expect(latest().type).toBe('in-progress');
+    expect(latest().message).toBe('Converting a.ipynb to marimo…');
+    finish(2);
+    expect(await slow).toBe(2);
+    expect(Notification.manager.count).toBe(0);
   });
 });

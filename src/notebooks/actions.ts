@@ -21,6 +21,12 @@ export const SUCCESS_AUTOCLOSE = 10000;
 /** Longest message a toast shows whole (JupyterLab cuts at 140). */
 const TOAST_LENGTH = 140;
 
+/**
+ * How long a request may take before a "Converting…" notification shows
+ * (ms): marimo's own commands take seconds to start, a 409 comes at once.
+ */
+export const PROGRESS_DELAY = 400;
+
 export interface INotebookHost {
   /**
    * Ask whether to replace `target` (a contents path) with what `source`
@@ -52,7 +58,11 @@ export class NotebookActions {
     const name = basename(path);
     try {
       const written = await writeWithConfirm(
-        overwrite => this._api.convert(path, overwrite),
+        overwrite =>
+          withProgress(
+            `Converting ${name} to marimo…`,
+            this._api.convert(path, overwrite)
+          ),
         target => this._host.confirmOverwrite(target, path)
       );
       if (!written) {
@@ -84,7 +94,11 @@ export class NotebookActions {
     const name = basename(path);
     try {
       const written = await writeWithConfirm(
-        overwrite => this._api.exportToIpynb(path, overwrite),
+        overwrite =>
+          withProgress(
+            `Exporting ${name} to a Jupyter notebook…`,
+            this._api.exportToIpynb(path, overwrite)
+          ),
         target => this._host.confirmOverwrite(target, path)
       );
       if (!written) {
@@ -178,6 +192,30 @@ export async function writeWithConfirm(
       return null;
     }
     return await write(true);
+  }
+}
+
+/**
+ * Say that something is under way if it takes longer than
+ * `PROGRESS_DELAY`; the notification goes when it settles (the outcome has
+ * its own).
+ */
+export async function withProgress<T>(
+  message: string,
+  work: Promise<T>,
+  delay = PROGRESS_DELAY
+): Promise<T> {
+  let id: string | null = null;
+  const timer = setTimeout(() => {
+    id = Notification.emit(message, 'in-progress', { autoClose: false });
+  }, delay);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+    if (id !== null) {
+      Notification.dismiss(id);
+    }
   }
 }
 
