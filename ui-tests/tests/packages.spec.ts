@@ -22,6 +22,7 @@
  *   install waits in the queue and can be cancelled there, and Cancel stops
  *   the running one;
  * - a refused spec shows the server's reason and keeps the typed text;
+ * - "Repair venv" runs a repair job and says how it went;
  * - the palette has "Install package into marimo venv" and "Restart marimo".
  *
  * marimo 0.25's notebook editor, as found with screenshots: a new notebook
@@ -218,6 +219,22 @@ test.describe('Install package', () => {
     await expect(panel.locator('.jp-MarimoPackages-specs')).toHaveValue(typed);
     // Nothing ran: no job was started.
     await expect(panel.locator('.jp-MarimoPackages-log')).toBeHidden();
+  });
+
+  test('Repair venv runs a repair job on a healthy venv', async ({ page }) => {
+    const panel = await openSidebar(page);
+    await expect(panel.locator('.jp-MarimoPackages-venvWarning')).toHaveCount(0);
+    const repair = panel.locator('.jp-MarimoPackages-repair');
+    await expect(repair).toHaveText('Repair venv');
+    await repair.click();
+    await expect(toast(page, /^The venv was healthy; /)).toBeVisible({ timeout: 60_000 });
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(
+      'Repair the venv: done'
+    );
+    await expect(panel.locator('.jp-MarimoPackages-log')).toContainText(
+      'The venv itself is healthy.'
+    );
+    await expect(repair).toBeEnabled();
   });
 
   test('the palette opens the sidebar and offers Restart marimo', async ({ page }) => {

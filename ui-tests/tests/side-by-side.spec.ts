@@ -16,7 +16,8 @@
  * - a double-click on analysis.marimo.py opens marimo (not the text
  *   editor), in a tab whose iframe is on `<base>marimo/?file=...`;
  * - "Run as app" opens a tab "▶ analysis" showing the notebook's outputs
- *   (the summary with `mean_c`), without its code;
+ *   (the summary with `mean_c`), without its code; a page reload restores
+ *   it and the notebook's marimo tab;
  * - "New marimo notebook" on the file browser's background creates
  *   untitled.marimo.py and opens it in marimo;
  * - "Open in marimo" on a `.py` that is not a marimo notebook says why;
@@ -211,6 +212,22 @@ test.describe('Jupyter and marimo side by side', () => {
     await expect(frame.getByTestId('cell-editor').filter({ visible: true })).toHaveCount(0);
     await expect(frame.getByText('statistics.mean').filter({ visible: true })).toHaveCount(0);
     await snapshot(page, testInfo, 'app.png');
+
+    // With the notebook open in marimo too, a page reload brings both tabs
+    // back, each on its file.
+    await fileItem(page, 'analysis.marimo.py').dblclick();
+    await expect(tab(page, 'analysis.marimo.py')).toHaveCount(1);
+    await page.reload({ waitForIsReady: false } as Parameters<typeof page.reload>[0]);
+    await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+    await expect(tab(page, 'analysis.marimo.py')).toHaveCount(1, { timeout: 30_000 });
+    await expect(tab(page, '\u25B6 analysis')).toHaveCount(1);
+    await tab(page, '\u25B6 analysis').click();
+    const restoredApp = await frameUrl(page, visiblePanel(page, 'app'));
+    expect(restoredApp.searchParams.get('view-as')).toBe('present');
+    await tab(page, 'analysis.marimo.py').click();
+    const restored = await frameUrl(page, visiblePanel(page, 'notebook'));
+    expect(restored.searchParams.get('file')).toBe('analysis.marimo.py');
+    expect(restored.searchParams.get('view-as')).toBeNull();
   });
 
   test('"New marimo notebook" creates untitled.marimo.py and opens it', async ({
