@@ -189,7 +189,7 @@ class NotebookFileHandler(JsonAPIHandler):
             self.finish(
                 json.dumps(
                     {
-                        "message": f"{exists.target.name} already exists. Send overwrite: true to replace it.",
+                        "message": f"{exists.target.name} already exists.",
                         "target": to_contents_path(current_session().root_dir, exists.target),
                     }
                 )
@@ -198,7 +198,12 @@ class NotebookFileHandler(JsonAPIHandler):
         except PathRefused as error:
             raise tornado.web.HTTPError(error.status, str(error)) from None
         except CommandFailed as error:
-            raise tornado.web.HTTPError(422, f"marimo could not do it: {error}") from None
+            # marimo prints a whole traceback; its last line is the readable part.
+            output = str(error).strip()
+            last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), output)
+            self.set_status(422)
+            self.finish(json.dumps({"message": f"marimo could not do it: {last}", "detail": output}))
+            return
         self.finish(json.dumps({"path": to_contents_path(current_session().root_dir, target)}))
 
 

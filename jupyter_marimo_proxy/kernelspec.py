@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from .layout import StateLayout
@@ -31,7 +32,21 @@ def write_kernelspec(layout: StateLayout) -> Path:
         "metadata": {"debugger": True, "jupyter_marimo_proxy": {"venv": str(layout.venv_dir)}},
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    copy_python_logos(folder)
     return folder
+
+
+def copy_python_logos(folder: Path) -> None:
+    """ipykernel's logos, so the Launcher shows a Python tile rather than a letter."""
+    try:
+        import ipykernel
+    except ImportError:
+        return
+    resources = Path(ipykernel.__file__).parent / "resources"
+    for logo in resources.glob("logo-*.*"):
+        target = folder / logo.name
+        if not target.exists():
+            shutil.copyfile(logo, target)
 
 
 def register_kernelspec(serverapp, layout: StateLayout) -> None:

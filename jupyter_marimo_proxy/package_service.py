@@ -16,7 +16,7 @@ from .installer import IndexSettings, choose_installer, install_command, uninsta
 from .jobs import Job, JobPlan, JobQueue
 from .layout import StateLayout
 from .manifest import load_manifest, save_manifest
-from .packages import marimo_constraints, user_packages
+from .packages import already_satisfied, base_versions, marimo_constraints, user_packages
 from .venv import ensure_venv, venv_python
 
 _ERROR_LINE = re.compile(r"^\s*(error|ERROR|×|  ×|Because|cause:|hint:)", re.MULTILINE)
@@ -131,12 +131,12 @@ class PackageService:
                 str(constraints_file),
                 requirement_files=tuple(job.specs),
             )
-        elif job.specs:
+        elif job.specs and (to_install := await self._not_provided_by_base(job, before)):
             constraints = await asyncio.to_thread(marimo_constraints, self.settings.base_python)
             constraints_file = self.layout.run_dir / f"constraints-{job.id}.txt"
             constraints_file.write_text("\n".join(constraints) + "\n", encoding="utf-8")
             command = install_command(
-                installer, self.python, job.specs, index_settings(self.settings), str(constraints_file)
+                installer, self.python, to_install, index_settings(self.settings), str(constraints_file)
             )
 
         async def on_exit(finished: Job) -> None:
@@ -153,6 +153,18 @@ class PackageService:
                 finished.message = explain_failure(finished, constraints)
 
         return JobPlan(command=command, env=self._installer_env(), on_exit=on_exit)
+
+    async def _not_provided_by_base(self, job: Job, user: dict[str, str]) -> list[str]:
+        """The job's specs minus those the base environment already satisfies (logged)."""
+        base = await asyncio.to_thread(base_versions, self.settings.base_python)
+        remaining = []
+        for spec in job.specs:
+            reason = already_satisfied(spec, base, user)
+            if reason is None:
+                remaining.append(spec)
+            else:
+                job.log.append(f"{spec}: {reason}; not installed.")
+        return remaining
 
     def _prepare_venv(self, probe: bool = False) -> bool:
         self.layout.ensure()

@@ -71,6 +71,41 @@ def dependency_closure(root: str, installed: dict[str, Distribution]) -> dict[st
 
 
 _constraints_cache: dict[tuple, list[str]] = {}
+_base_cache: dict[tuple, dict[str, str]] = {}
+
+
+def _base_key(base_python: str, dirs: list[str]) -> tuple:
+    # Adding or removing a package changes its site directory's modification time.
+    return (base_python, tuple((d, os.stat(d).st_mtime_ns) for d in dirs))
+
+
+def base_versions(base_python: str) -> dict[str, str]:
+    """name -> version in the base environment, cached until it changes."""
+    dirs = base_site_dirs(base_python)
+    key = _base_key(base_python, dirs)
+    if key not in _base_cache:
+        _base_cache.clear()
+        _base_cache[key] = {name: dist.version for name, dist in _by_name(dirs).items()}
+    return _base_cache[key]
+
+
+def already_satisfied(spec: str, base: dict[str, str], user: dict[str, str]) -> str | None:
+    """Why a top-level spec needs no install here, or None when it does.
+
+    uv does not see the base environment (pip does), so without this a
+    requirement such as ``marimo`` would be downloaded again into the venv,
+    or fail offline. Specs with extras are installed: their extra
+    dependencies may be missing.
+    """
+    requirement = Requirement(spec)
+    if requirement.marker and not requirement.marker.evaluate(default_environment()):
+        return "not needed on this Python"
+    name = canonicalize_name(requirement.name)
+    if name in user or name not in base or requirement.extras:
+        return None
+    if requirement.specifier.contains(base[name], prereleases=True):
+        return f"provided by the base environment ({base[name]})"
+    return None
 
 
 def marimo_constraints(base_python: str) -> list[str]:
@@ -82,7 +117,7 @@ def marimo_constraints(base_python: str) -> list[str]:
     modification time of its site directory.
     """
     dirs = base_site_dirs(base_python)
-    key = (base_python, tuple((d, os.stat(d).st_mtime_ns) for d in dirs))
+    key = _base_key(base_python, dirs)
     if key not in _constraints_cache:
         installed = _by_name(dirs)
         _constraints_cache.clear()

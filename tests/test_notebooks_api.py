@@ -99,7 +99,10 @@ def test_marimos_own_error_message_reaches_the_user(server):
     broken.write_text("{ this is not json")
     response = server.post(API + "convert", json={"path": "broken.ipynb"})
     assert response.status_code == 422
-    assert response.json()["message"].startswith("marimo could not do it:")
+    body = response.json()
+    assert body["message"].startswith("marimo could not do it:")
+    assert "\n" not in body["message"] and len(body["message"]) < 400
+    assert "Traceback" in body["detail"] or len(body["detail"]) >= len(body["message"]) - 25
     assert not (server.root_dir / "broken.marimo.py").exists()
 
 

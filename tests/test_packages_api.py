@@ -364,3 +364,24 @@ def test_long_poll_wakes_when_a_queued_job_starts(server, slow_index):
     server.wait_job(f"/{API}jobs/{waiting['id']}")
     cancelled = server.get(f"{API}jobs/{slow['id']}").json()
     assert cancelled["state"] == "cancelled" and "already satisfied" not in cancelled["message"]
+
+
+def test_requirements_the_base_environment_satisfies_are_not_installed_again(server):
+    """uv cannot see the base environment: without this, `marimo` in a project's
+    requirements.txt would be downloaded again, or fail offline (as here)."""
+    job = install(server, "marimo", "jupyter-server>=1", "jmp-golf-missing; python_version < '3'")
+    assert job["state"] == "succeeded", job["log"]
+    assert any("marimo: provided by the base environment" in line for line in job["log"])
+    assert not any(line.startswith("$ ") for line in job["log"]), "nothing should have run"
+    assert "marimo" not in user_packages(server)
+    mixed = install(server, "marimo", "jmp-fixture==1.0")
+    assert mixed["state"] == "succeeded", mixed["log"]
+    command = next(line for line in mixed["log"] if line.startswith("$ "))
+    assert command.endswith("-- jmp-fixture==1.0")
+
+
+def test_a_version_the_base_does_not_have_is_installed_into_the_venv(server):
+    job = install(server, "marimo<0.1")
+    assert job["state"] == "failed"
+    assert "marimo" in job["message"]
+    assert "marimo" not in user_packages(server)
