@@ -62,6 +62,14 @@ class MarimoProxy(Configurable):
         ),
     ).tag(config=True)
 
+    session_ttl = Float(
+        0.0,
+        help=(
+            "Seconds after its last tab closes before marimo ends a notebook's session (its kernel); "
+            "0 keeps sessions until marimo stops, as Jupyter keeps kernels after a tab closes."
+        ),
+    ).tag(config=True)
+
     transport = Enum(
         ["websocket", "sse"],
         default_value="websocket",

@@ -67,6 +67,7 @@ class LaunchSpec:
     extra_marimo_args: list[str] = field(default_factory=list)
     uv_path: str | None = None
     idle_timeout: float = 0.0  # seconds; 0: never stop an idle marimo
+    session_ttl: float = 0.0  # seconds; 0: marimo keeps sessions after their tab closes
     transport: str | None = None  # marimo's "websocket" or "sse"
 
     @classmethod
@@ -95,6 +96,7 @@ def marimo_command(spec: LaunchSpec, python: Path) -> list[str]:
         spec.secret_file,
         # marimo's own idle shutdown counts minutes without a connected session.
         *(["--timeout", f"{spec.idle_timeout / 60:g}"] if spec.idle_timeout else []),
+        *(["--session-ttl", str(max(1, round(spec.session_ttl)))] if spec.session_ttl else []),
         *spec.extra_marimo_args,
     ]
 

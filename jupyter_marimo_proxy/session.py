@@ -109,6 +109,7 @@ class MarimoSession:
             "extra_marimo_args": list(self.settings.extra_marimo_args),
             "uv_path": self.uv_path(),
             "idle_timeout": self.settings.idle_timeout,
+            "session_ttl": self.settings.session_ttl,
             "transport": self.settings.transport if self.settings.transport != "websocket" else None,
         }
         self.watch_for_rebuild(self.port)

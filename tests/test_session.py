@@ -81,3 +81,19 @@ def test_proxy_entry_point_hides_its_own_tile_and_keeps_absolute_urls():
     # The proxy must wait longer than the launcher's own start timeout, so the
     # launcher's explanation page wins over the proxy's bare error.
     assert config["timeout"] > MarimoProxy().startup_timeout
+
+
+def test_marimo_command_carries_idle_timeout_and_session_ttl(tmp_path):
+    from pathlib import Path
+
+    from jupyter_marimo_proxy.launcher import LaunchSpec, marimo_command
+
+    spec = LaunchSpec(
+        state_dir=str(tmp_path), root_dir=str(tmp_path), port=1234, base_url="/marimo", secret_file="/s",
+        startup_timeout=5, base_python=sys.executable, idle_timeout=90, session_ttl=120,
+    )
+    command = marimo_command(spec, Path("/venv/bin/python"))
+    assert command[command.index("--timeout") + 1] == "1.5"  # marimo counts minutes
+    assert command[command.index("--session-ttl") + 1] == "120"
+    plain = marimo_command(LaunchSpec(**{**spec.__dict__, "idle_timeout": 0, "session_ttl": 0}), Path("/p"))
+    assert "--timeout" not in plain and "--session-ttl" not in plain
