@@ -78,7 +78,7 @@ def test_healthy_venv_passes_full_check(venv_dir):
 def test_ensure_venv_reuses_a_complete_venv(venv_dir):
     cfg = venv_dir / "pyvenv.cfg"
     before = cfg.stat().st_mtime_ns
-    assert ensure_venv(venv_dir, sys.executable) is False
+    assert ensure_venv(venv_dir, sys.executable) is None  # nothing was replaced
     assert cfg.stat().st_mtime_ns == before
 
 
@@ -104,5 +104,6 @@ def test_broken_venv_is_detected_and_ensure_rebuilds_it(tmp_path, damage, expect
     report = quick_check(venv_dir)
     assert not report.healthy
     assert any(expected in problem for problem in report.problems), report.problems
-    assert ensure_venv(venv_dir, sys.executable) is True
+    replaced = ensure_venv(venv_dir, sys.executable)
+    assert replaced is not None and not replaced.healthy  # the report on what was there
     assert full_check(venv_dir).healthy
