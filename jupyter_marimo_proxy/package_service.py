@@ -31,7 +31,9 @@ def index_settings(settings: MarimoProxy) -> IndexSettings:
     )
 
 
-def describe_changes(before: dict[str, str], after: dict[str, str], unchanged: str = "nothing changed (already satisfied)") -> str:
+def describe_changes(
+    before: dict[str, str], after: dict[str, str], unchanged: str = "nothing changed (already satisfied)"
+) -> str:
     added = [f"{n} {v}" for n, v in sorted(after.items()) if before.get(n) != v]
     removed = [n for n in sorted(before) if n not in after]
     parts = []
@@ -47,9 +49,9 @@ def explain_failure(job: Job, constraints: list[str]) -> str:
     what = ", ".join(job.specs)
     pinned = {canonicalize_name(c.split("==")[0]): c for c in constraints}
     for name, constraint in pinned.items():
-        if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) and re.search(
-            r"unsatisfiable|conflict|incompatible|cannot be used", text, re.IGNORECASE
-        ):
+        # Both uv and pip say "<package> depends on <name><specifier>" for a real conflict;
+        # a pinned name merely mentioned (say, not found offline) is not one.
+        if re.search(rf"depends on {re.escape(name)}\s*[<>=!~]", text, re.IGNORECASE):
             return (
                 f"Could not {job.kind} {what}: it needs a version of {name} other than the one marimo uses "
                 f"({constraint}). Nothing was changed."
