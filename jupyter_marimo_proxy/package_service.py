@@ -49,9 +49,9 @@ def explain_failure(job: Job, constraints: list[str]) -> str:
     what = ", ".join(job.specs)
     pinned = {canonicalize_name(c.split("==")[0]): c for c in constraints}
     for name, constraint in pinned.items():
-        # Both uv and pip say "<package> depends on <name><specifier>" for a real conflict;
+        # uv and pip say "<package> depend(s) on <name><specifier>" for a real conflict;
         # a pinned name merely mentioned (say, not found offline) is not one.
-        if re.search(rf"depends on {re.escape(name)}\s*[<>=!~]", text, re.IGNORECASE):
+        if re.search(rf"depends? on {re.escape(name)}\s*[<>=!~]", text, re.IGNORECASE):
             return (
                 f"Could not {job.kind} {what}: it needs a version of {name} other than the one marimo uses "
                 f"({constraint}). Nothing was changed."

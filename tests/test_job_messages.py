@@ -51,3 +51,12 @@ def test_changes_are_listed_and_an_empty_change_says_so():
     assert describe_changes({"a": "1"}, {"a": "2", "b": "1"}) == "installed a 2, b 1"
     assert describe_changes({"a": "1"}, {}) == "removed a"
     assert describe_changes({}, {}, unchanged="nothing was changed") == "nothing was changed"
+
+
+def test_uv_0_13_wording_for_all_versions():
+    job = failed(
+        "error: No solution found when resolving dependencies",
+        "  cause: Because all versions of jmp-breaks-marimo depend on click<1 and click==8.5.1, we can conclude",
+        "         that all versions of jmp-breaks-marimo cannot be used.",
+    )
+    assert "other than the one marimo uses (click==8.5.1)" in explain_failure(job, PINS)
