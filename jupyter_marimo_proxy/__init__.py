@@ -39,9 +39,16 @@ def _load_jupyter_server_extension(serverapp) -> None:
     except OSError as error:
         # An unusable state dir is reported by the status API and the tab.
         serverapp.log.warning("jupyter_marimo_proxy: no 'marimo venv' kernel: %s", error)
+    from tornado.ioloop import IOLoop
+
+    # A package job cut short (Jupyter killed, the machine stopped) is rolled
+    # back in the background; a normal shutdown stops the installer and rolls back.
+    IOLoop.current().add_callback(session.packages.recover_at_start)
+    import atexit
+
+    atexit.register(session.packages.shutdown)
     if settings.requirements:
         # After start-up: the server answers (and marimo opens) while this runs.
-        from tornado.ioloop import IOLoop
 
         requirements = os.path.join(str(serverapp.root_dir), os.path.expanduser(settings.requirements))
         IOLoop.current().add_callback(session.packages.bootstrap, requirements)

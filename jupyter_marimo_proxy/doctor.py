@@ -107,7 +107,7 @@ def diagnose(settings: MarimoProxy | None = None) -> Report:
     if unwritable:
         report.problem(unwritable)
 
-    venv = full_check(layout.venv_dir, python_version_of(settings.base_python))
+    venv = full_check(layout.venv_dir, python_version_of(settings.base_python), settings.base_python)
     condition = "healthy" if venv.healthy else ("not healthy" if venv.exists else "not created yet; marimo's first open creates it")
     report.fact("venv", f"{venv.path} ({condition})")
     report.fact("venv python", venv.python_version or "-")
@@ -115,6 +115,14 @@ def diagnose(settings: MarimoProxy | None = None) -> Report:
     if venv.exists and not venv.healthy:
         for problem in venv.problems:
             report.problem(f"{problem} Open marimo (it rebuilds the venv) or use Repair in the sidebar.")
+
+    if venv.exists:
+        from .integrity import check
+
+        packages = check(layout.venv_dir, layout.manifest, layout.job_journal, layout.jobs_lock)
+        report.fact("venv packages", "a package job is running" if packages.busy else ("consistent" if packages.consistent and not packages.failed else "not consistent"))
+        for problem in packages.problems():
+            report.problem(problem)
 
     installer = choose_installer(settings.installer)
     report.fact("installer", f"{installer.name} {installer.version or ''} {installer.path or ''}".strip())

@@ -4,14 +4,18 @@ with the installer's output kept line by line for live following."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import itertools
 import os
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import AsyncContextManager
 
 
 class JobState(str, Enum):
@@ -57,7 +61,13 @@ class Job:
             "log": self.log[offset:],
             "offset": offset,
             "next_offset": len(self.log),
+            # The installer's process (its group) while one runs.
+            "pid": self.process.pid if self.process is not None else None,
         }
+
+
+class JobFailed(Exception):
+    """Raised while planning a job: the job fails with this message as it is."""
 
 
 @dataclass
@@ -67,12 +77,21 @@ class JobPlan:
     # None: nothing to run (e.g. a repair with no packages to reinstall).
     command: list[str] | None
     env: dict[str, str] | None = None
-    # Called with the job after the installer exits (success or failure); may
-    # set job.message and record the outcome. Runs before waiters are told.
+    # Called with the job after the installer exits (success or failure), and
+    # also when a cancel came before it started (exit_code None); may set
+    # job.message, record the outcome, run further steps (``JobQueue.run_process``)
+    # and settle job.exit_code, which decides the final state. Runs before waiters are told.
     on_exit: Callable[[Job], Awaitable[None]] | None = None
+    # Called just before the installer starts (the job's journal is written
+    # here) and with its pid once it has started.
+    before_start: Callable[[Job], None] | None = None
+    on_start: Callable[[Job, int], None] | None = None
 
 
 Planner = Callable[[Job], Awaitable[JobPlan]]
+# Around each job, from before planning until its outcome is recorded: the
+# package service takes the venv's lock across Jupyter servers here.
+Guard = Callable[[Job], AsyncContextManager[None]]
 
 MAX_KEPT_JOBS = 100
 CANCEL_GRACE_SECONDS = 3.0
@@ -81,8 +100,9 @@ CANCEL_GRACE_SECONDS = 3.0
 class JobQueue:
     """Runs jobs one after another; keeps the recent ones for the API."""
 
-    def __init__(self, planner: Planner) -> None:
+    def __init__(self, planner: Planner, guard: Guard | None = None) -> None:
         self._planner = planner
+        self._guard = guard
         self._jobs: dict[str, Job] = {}
         self._pending: asyncio.Queue[Job] | None = None
         self._worker: asyncio.Task | None = None
@@ -114,6 +134,19 @@ class JobQueue:
 
     def busy(self) -> bool:
         return any(not j.state.finished for j in self._jobs.values())
+
+    def running(self) -> Job | None:
+        return next((j for j in self._jobs.values() if j.state == JobState.RUNNING), None)
+
+    def add_finished(self, job: Job) -> Job:
+        """Show a job that was done outside the queue (a recovery at start)."""
+        self._jobs[job.id] = job
+        self._forget_old()
+        self._notify()
+        return job
+
+    def log(self, job: Job, line: str) -> None:
+        self._append(job, line)
 
     async def cancel(self, job: Job) -> Job:
         if job.state == JobState.QUEUED:
@@ -164,6 +197,8 @@ class JobQueue:
                 continue
             try:
                 await self._run(job)
+            except JobFailed as failure:
+                self._finish(job, JobState.FAILED, job.exit_code, str(failure))
             except Exception as error:  # noqa: BLE001 - a job's failure must not stop the queue
                 self._finish(job, JobState.FAILED, None, f"The job could not run: {error}")
 
@@ -171,44 +206,71 @@ class JobQueue:
         job.state = JobState.RUNNING
         job.started = time.time()
         self._notify()
+        guard = self._guard(job) if self._guard is not None else contextlib.nullcontext()
+        async with guard:
+            await self._run_guarded(job)
+
+    async def _run_guarded(self, job: Job) -> None:
+        if job.cancel_requested:
+            self._finish(job, JobState.CANCELLED, None, "Cancelled before it started.")
+            return
         plan = await self._planner(job)
+        code: int | None = 0
         if job.cancel_requested:
             # Cancelled while the venv was being prepared: never start the installer.
-            self._finish(job, JobState.CANCELLED, None, "Cancelled before the installer started.")
-            return
-        if plan.command is None:
-            job.exit_code = 0
-            if plan.on_exit is not None:
-                await plan.on_exit(job)
-            self._finish(job, JobState.SUCCEEDED, 0, job.message)
-            return
-        self._append(job, "$ " + " ".join(plan.command))
-        process = await asyncio.create_subprocess_exec(
-            *plan.command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=plan.env,
-            start_new_session=True,
-        )
-        job.process = process
-        if job.cancel_requested:
-            # The cancel arrived between the check above and the process's start.
-            await _stop_group(process)
-        assert process.stdout is not None
-        async for raw in process.stdout:
-            self._append(job, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-        code = await process.wait()
-        job.process = None
+            code = None
+        elif plan.command is not None:
+            if plan.before_start is not None:
+                plan.before_start(job)
+            code = await self.run_process(job, plan.command, plan.env, plan.on_start)
         job.exit_code = code
         if plan.on_exit is not None:
             await plan.on_exit(job)
-        if job.cancel_requested:
-            self._finish(job, JobState.CANCELLED, code, job.message or "Cancelled.")
-        elif code == 0:
+        code = job.exit_code
+        if code == 0:
+            # A cancel that came after the installer had finished changes nothing.
             self._finish(job, JobState.SUCCEEDED, code, job.message)
+        elif job.cancel_requested:
+            self._finish(job, JobState.CANCELLED, code, job.message or "Cancelled before the installer started.")
         else:
             self._finish(job, JobState.FAILED, code, job.message or f"The installer exited with code {code}.")
+
+    async def run_process(
+        self,
+        job: Job,
+        command: list[str],
+        env: dict[str, str] | None,
+        on_start: Callable[[Job, int], None] | None = None,
+    ) -> int | None:
+        """Run one installer command for ``job``, its output into the job's log;
+        its exit code, or None when a cancel came first. A cancel stops its
+        process group; it dies with this process too (Linux: parent-death signal)."""
+        if job.cancel_requested:
+            return None
+        self._append(job, "$ " + " ".join(command))
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent_hook(),
+        )
+        job.process = process
+        self._notify()
+        try:
+            if on_start is not None:
+                on_start(job, process.pid)
+            if job.cancel_requested:
+                # The cancel arrived between the check above and the process's start.
+                await _stop_group(process)
+            assert process.stdout is not None
+            async for raw in process.stdout:
+                self._append(job, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            return await process.wait()
+        finally:
+            job.process = None
 
     # -- bookkeeping --------------------------------------------------------
 
@@ -245,6 +307,8 @@ async def _stop_group(process: asyncio.subprocess.Process) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
+            # A stopped process (SIGSTOP, Ctrl-Z) acts on SIGTERM only once continued.
+            os.killpg(process.pid, signal.SIGCONT)
         except ProcessLookupError:
             return
         try:
@@ -252,3 +316,60 @@ async def _stop_group(process: asyncio.subprocess.Process) -> None:
             return
         except asyncio.TimeoutError:
             continue
+
+
+def stop_group_now(pid: int, grace: float = CANCEL_GRACE_SECONDS) -> None:
+    """``_stop_group`` for when no event loop runs (at exit, in a worker thread)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+            os.killpg(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+PR_SET_PDEATHSIG = 1
+_prctl = None
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the installer get SIGTERM when Jupyter dies,
+    even by SIGKILL (Linux); None elsewhere. prctl is looked up here, in the
+    parent: the child, between fork and exec, only calls it."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return None
+    if _prctl is None:
+        try:
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            return None
+    prctl = _prctl
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # Jupyter died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return die_with_parent

@@ -41,6 +41,18 @@ class StateLayout:
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 
+    @property
+    def jobs_lock(self) -> Path:
+        # Held by the one job (of any Jupyter server sharing this state dir)
+        # that changes the venv.
+        return self.root / "venv-jobs.lock"
+
+    @property
+    def job_journal(self) -> Path:
+        # Written before an installer starts, removed when its job has ended:
+        # found at a start, it names an interrupted job to roll back.
+        return self.root / "job-journal.json"
+
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)

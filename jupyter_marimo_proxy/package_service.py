@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
+import json
+import logging
 import os
 import re
+import signal
 import sys
+import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -13,11 +20,16 @@ from packaging.utils import canonicalize_name
 
 from .config import MarimoProxy
 from .installer import IndexSettings, choose_installer, install_command, uninstall_command
-from .jobs import Job, JobPlan, JobQueue
+from .integrity import Cleanup, Snapshot, read_journal, rollback, snapshot, write_journal
+from .jobs import Job, JobFailed, JobPlan, JobQueue, JobState, stop_group_now
 from .layout import StateLayout
-from .manifest import load_manifest, save_manifest
+from .manifest import Manifest, load_manifest, update_manifest
 from .packages import already_satisfied, base_versions, marimo_constraints, user_packages
-from .venv import ensure_venv, venv_python
+from .venv import ensure_venv, mark_repaired, rebuild_to_report, venv_python
+
+log = logging.getLogger(__name__)
+LOCK_POLL_SECONDS = 0.1
+_NO_SPACE = re.compile(r"No space left on device|os error 28|Errno 28|ENOSPC", re.IGNORECASE)
 
 _ERROR_LINE = re.compile(r"^\s*(error|ERROR|×|  ×|Because|cause:|hint:)", re.MULTILINE)
 
@@ -61,9 +73,19 @@ def explain_failure(job: Job, constraints: list[str]) -> str:
     return f"Could not {job.kind} {what} (exit code {job.exit_code}): {detail}"
 
 
-def success_message(job: Job, rebuilt: bool, changes: str) -> str:
+def rebuild_reason(problems: list[str]) -> str:
+    """The short why of a rebuild, from the problems the old venv had."""
+    reasons = [p.split("; it is rebuilt")[0].rstrip(".") for p in problems if p]
+    return "; ".join(r[:1].lower() + r[1:] for r in reasons)
+
+
+def success_message(job: Job, rebuilt: list[str] | None, changes: str) -> str:
     if job.kind == "repair":
-        venv = "Rebuilt the broken venv" if rebuilt else "The venv was healthy"
+        if rebuilt is not None:
+            reason = rebuild_reason(rebuilt)
+            venv = f"Rebuilt the venv ({reason})" if reason else "Rebuilt the venv"
+        else:
+            venv = "The venv was healthy"
         packages = f"reinstalled {', '.join(job.specs)}" if job.specs else "the manifest lists no packages"
         return f"{venv}; {packages}."
     if job.kind == "bootstrap":
@@ -72,13 +94,26 @@ def success_message(job: Job, rebuilt: bool, changes: str) -> str:
     return f"{verb} {', '.join(job.specs)}: {changes}."
 
 
+def no_space(job: Job, since: int = 1) -> bool:
+    return any(_NO_SPACE.search(line) for line in job.log[since:])
+
+
+def _proc_start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 class PackageService:
-    """The venv's package operations; one queue per venv, so one change at a time."""
+    """The venv's package operations: one at a time per venv, across every Jupyter
+    server sharing the state dir, each one all-or-nothing."""
 
     def __init__(self, settings: MarimoProxy) -> None:
         self.settings = settings
         self.layout = StateLayout(Path(settings.state_dir))
-        self.queue = JobQueue(self._plan)
+        self.queue = JobQueue(self._plan, guard=self._venv_job)
 
     @property
     def python(self) -> str:
@@ -109,16 +144,221 @@ class PackageService:
     def installed_by_user(self) -> dict[str, str]:
         return user_packages(self.layout.venv_dir)
 
+    def failed_packages(self) -> dict[str, str]:
+        """name -> why the last repair could not reinstall it (still recorded)."""
+        return load_manifest(self.layout.manifest).failed
+
+    # -- the venv's lock, the journal, the roll-back -------------------------------
+
+    async def _acquire(self, job: Job | None):
+        """The venv's job lock (an flock: other Jupyter servers of this user share
+        the venv), polled so the event loop never blocks; None if the job was
+        cancelled while waiting."""
+        await asyncio.to_thread(self.layout.ensure)
+        handle = open(self.layout.jobs_lock, "a")
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if told and job is not None:
+                    self.queue.log(job, "The other job has ended; this one starts.")
+                return handle
+            except BlockingIOError:
+                pass
+            if job is not None and job.cancel_requested:
+                handle.close()
+                return None
+            if not told and job is not None:
+                self.queue.log(job, "Waiting for a package job of another Jupyter server on this venv to finish...")
+            told = True
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+
+    @asynccontextmanager
+    async def _venv_job(self, job: Job):
+        handle = await self._acquire(job)
+        try:
+            if handle is not None:
+                note = await asyncio.to_thread(self._recover)
+                if note:
+                    self.queue.log(job, note)
+            yield
+        finally:
+            if handle is not None:
+                try:
+                    # The job ended some other way than through its on_exit (an
+                    # error): take the venv back to where the job found it.
+                    journal = read_journal(self.layout.job_journal)
+                    if journal is not None and journal.get("server_pid") == os.getpid():
+                        await asyncio.to_thread(self._roll_back_journal, journal)
+                finally:
+                    handle.close()
+
+    def _write_journal(self, job: Job, before: Snapshot, **extra) -> None:
+        write_journal(
+            self.layout.job_journal,
+            {
+                "job": job.id,
+                "kind": job.kind,
+                "specs": job.specs,
+                "server_pid": os.getpid(),
+                "installer_pid": None,
+                "installer_start": None,
+                "before": before.to_json(),
+                "written": time.time(),
+                **extra,
+            },
+        )
+
+    def _journal_pid(self, job: Job, pid: int) -> None:
+        journal = read_journal(self.layout.job_journal)
+        if journal is not None and journal.get("job") == job.id:
+            journal.update(installer_pid=pid, installer_start=_proc_start_time(pid))
+            write_journal(self.layout.job_journal, journal)
+
+    def _end_journal(self) -> None:
+        self.layout.job_journal.unlink(missing_ok=True)
+
+    def _roll_back_journal(self, journal: dict) -> Cleanup:
+        """Stop the journal's installer if it still runs, then take the venv back
+        to the journal's before-set and make the manifest agree."""
+        pid = journal.get("installer_pid")
+        if pid and journal.get("installer_start") and _proc_start_time(pid) == journal.get("installer_start"):
+            stop_group_now(pid)
+        before = journal.get("before")
+        cleanup = rollback(self.layout.venv_dir, Snapshot.from_json(before) if before else None)
+        self._sync_manifest(cleanup.after)
+        self._end_journal()
+        return cleanup
+
+    def _recover(self) -> str | None:
+        """Under the lock: roll back a job that never ended (this server's earlier
+        life, or another server's) and remove incomplete distributions, however
+        they came. Returns what was done, in words, or None."""
+        journal = read_journal(self.layout.job_journal)
+        if journal is not None:
+            cleanup = self._roll_back_journal(journal)
+            what = f"{journal.get('kind', 'install')} of {', '.join(journal.get('specs') or []) or 'packages'}"
+            before = (journal.get("before") or {}).get("versions", {})
+            changes = describe_changes(before, cleanup.after, unchanged="")
+            removed = "; ".join(filter(None, [
+                f"removed the half-installed {', '.join(cleanup.incomplete)}" if cleanup.incomplete else "",
+                f"took back {', '.join(cleanup.rolled_back)}" if cleanup.rolled_back else "",
+            ]))
+            return (
+                f"An interrupted {what} (job {journal.get('job')}) was rolled back"
+                + (f": {removed}" if removed else "")
+                + (f". Compared with before it: {changes}." if changes else ". The venv is as it was before it.")
+            )
+        if not self.layout.venv_dir.exists():
+            return None
+        cleanup = rollback(self.layout.venv_dir, None)
+        if cleanup.incomplete:
+            self._sync_manifest(cleanup.after)
+            return f"Removed half-installed packages: {', '.join(cleanup.incomplete)}."
+        return None
+
+    def _sync_manifest(self, installed: dict[str, str]) -> None:
+        """The manifest's record of what is installed follows the venv."""
+        if not self.layout.manifest.exists() and not installed:
+            return
+
+        def follow(manifest: Manifest) -> None:
+            manifest.installed = dict(installed)
+
+        try:
+            if load_manifest(self.layout.manifest).installed != installed:
+                update_manifest(self.layout.manifest, follow)
+        except OSError as error:
+            log.warning("jupyter_marimo_proxy: could not update the manifest: %s", error)
+
+    async def recover_at_start(self) -> Job | None:
+        """Scheduled from the extension's load (startup never waits for it): repair
+        what an interrupted job left. Shown as a finished job when there was work."""
+        layout = self.layout
+        if not layout.job_journal.exists() and not layout.venv_dir.exists():
+            return None
+        try:
+            handle = await self._acquire(None)
+        except OSError as error:
+            log.warning("jupyter_marimo_proxy: no recovery of the venv: %s", error)
+            return None
+        try:
+            note = await asyncio.to_thread(self._recover)
+        finally:
+            handle.close()
+        if not note:
+            return None
+        log.warning("jupyter_marimo_proxy: %s", note)
+        job = Job(kind="recover", specs=[], state=JobState.SUCCEEDED, message=note, exit_code=0)
+        job.started = job.finished = time.time()
+        job.log.append(note)
+        return self.queue.add_finished(job)
+
+    def shutdown(self) -> None:
+        """At Jupyter's exit (a normal shutdown, SIGTERM): stop the running
+        installer's process group and take the venv back to before its job."""
+        job = self.queue.running()
+        if job is not None and job.process is not None:
+            job.cancel_requested = True
+            stop_group_now(job.process.pid)
+        journal = read_journal(self.layout.job_journal)
+        if journal is not None and journal.get("server_pid") == os.getpid():
+            # This process still holds the venv's lock: no other job runs.
+            cleanup = self._roll_back_journal(journal)
+            log.warning("jupyter_marimo_proxy: Jupyter stopped during a %s job: rolled back %s", journal.get("kind"), cleanup.to_json())
+
+    # -- planning a job -------------------------------------------------------------
+
     async def _plan(self, job: Job) -> JobPlan:
+        try:
+            return await self._plan_job(job)
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise JobFailed(self._no_space_message(job, None)) from None
+            raise
+
+    def _no_space_message(self, job: Job, cleanup: Cleanup | None, before: dict[str, str] | None = None) -> str:
+        nothing = "nothing was removed" if job.kind == "uninstall" else "nothing was installed"
+        changes = describe_changes(before or {}, cleanup.after, unchanged="") if cleanup and before is not None else ""
+        return f"No space left on device in {self.layout.root}: " + (f"{changes}." if changes else f"{nothing}.")
+
+    def _interrupted_message(self, job: Job, before: dict[str, str], cleanup: Cleanup, constraints: list[str], since: int) -> str:
+        changes = describe_changes(before, cleanup.after, unchanged="")
+        nothing = "nothing was removed" if job.kind == "uninstall" else "nothing was installed"
+        left = f"the venv changed: {changes}." if changes else f"{nothing}."
+        if job.cancel_requested:
+            return f"Cancelled: {left}"
+        if no_space(job, since):
+            return self._no_space_message(job, cleanup, before)
+        code = job.exit_code
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"The installer was stopped ({name}) before it finished: {left}"
+        step = Job(kind=job.kind, specs=job.specs)
+        step.log, step.exit_code = job.log[since - 1 :], code
+        message = explain_failure(step, constraints)
+        if changes:
+            message = message.replace(" Nothing was changed.", "") + f" The venv changed: {changes}."
+        return message
+
+    async def _plan_job(self, job: Job) -> JobPlan:
         # A repair runs the venv's interpreter to judge it; an install only checks files.
-        rebuilt = await asyncio.to_thread(self._prepare_venv, job.kind == "repair")
+        replaced = await asyncio.to_thread(self._prepare_venv, job.kind == "repair")
+        rebuilt = replaced.problems if replaced is not None and replaced.exists else None
         if job.kind == "repair":
-            job.log.append("The venv was broken: rebuilt it." if rebuilt else "The venv itself is healthy.")
+            if rebuilt is None:
+                # The launcher may have rebuilt it when marimo started: say so.
+                rebuilt = await asyncio.to_thread(rebuild_to_report, self.layout.venv_dir)
+            job.log.append("The venv was rebuilt: " + rebuild_reason(rebuilt) + "." if rebuilt is not None else "The venv itself is healthy.")
         installer = choose_installer(self.settings.installer)
-        before = await asyncio.to_thread(self.installed_by_user)
+        before = await asyncio.to_thread(snapshot, self.layout.venv_dir)
         constraints: list[str] = []
         constraints_file: Path | None = None
         command: list[str] | None = None
+        to_install: list[str] = []
         if job.kind == "uninstall":
             command = uninstall_command(installer, self.python, job.specs)
         elif job.kind == "bootstrap":
@@ -133,28 +373,119 @@ class PackageService:
                 str(constraints_file),
                 requirement_files=tuple(job.specs),
             )
-        elif job.specs and (to_install := await self._not_provided_by_base(job, before)):
+        elif job.specs and (to_install := await self._not_provided_by_base(job, before.versions)):
             constraints = await asyncio.to_thread(marimo_constraints, self.settings.base_python)
             constraints_file = self.layout.run_dir / f"constraints-{job.id}.txt"
             constraints_file.write_text("\n".join(constraints) + "\n", encoding="utf-8")
             command = install_command(
                 installer, self.python, to_install, index_settings(self.settings), str(constraints_file)
             )
+        env = self._installer_env()
+
+        def before_start(started: Job) -> None:
+            try:
+                self._write_journal(started, before)
+            except OSError as error:
+                if constraints_file is not None:
+                    constraints_file.unlink(missing_ok=True)
+                if error.errno == errno.ENOSPC:
+                    raise JobFailed(self._no_space_message(started, None)) from None
+                raise
 
         async def on_exit(finished: Job) -> None:
-            if constraints_file is not None:
-                constraints_file.unlink(missing_ok=True)
-            after = await asyncio.to_thread(self.installed_by_user)
-            if finished.exit_code == 0:
-                # Even a cancel that came too late: what was installed is recorded.
-                await asyncio.to_thread(self._record, finished, after)
-                finished.message = success_message(finished, rebuilt, describe_changes(before, after))
-            elif finished.cancel_requested:
-                finished.message = f"Cancelled; {describe_changes(before, after, unchanged='nothing was changed')}."
-            else:
-                finished.message = explain_failure(finished, constraints)
+            try:
+                await self._settle(finished, before, rebuilt, constraints, to_install, installer, constraints_file, env)
+            finally:
+                if constraints_file is not None:
+                    constraints_file.unlink(missing_ok=True)
+                await asyncio.to_thread(self._end_journal)
 
-        return JobPlan(command=command, env=self._installer_env(), on_exit=on_exit)
+        return JobPlan(command=command, env=env, on_exit=on_exit, before_start=before_start, on_start=self._journal_pid)
+
+    async def _settle(self, job, before, rebuilt, constraints, to_install, installer, constraints_file, env) -> None:
+        """Record a success; roll back anything else. A repair whose all-at-once
+        install failed goes on package by package."""
+        if job.exit_code == 0:
+            after = await asyncio.to_thread(self._after_success, job)
+            if job.kind == "repair":
+                await asyncio.to_thread(self._record_repair, after.after, {})
+            job.message = success_message(job, rebuilt, describe_changes(before.versions, after.after))
+            if after.incomplete:
+                job.message += f" Removed half-installed {', '.join(after.incomplete)}."
+            return
+        cleanup = await asyncio.to_thread(rollback, self.layout.venv_dir, before)
+        await asyncio.to_thread(self._sync_manifest, cleanup.after)
+        if job.kind == "repair" and not job.cancel_requested and job.exit_code is not None and len(to_install) > 0:
+            await self._repair_one_by_one(job, rebuilt, constraints, to_install, installer, constraints_file, env)
+            return
+        job.message = self._interrupted_message(job, before.versions, cleanup, constraints, 1)
+
+    def _after_success(self, job: Job) -> Cleanup:
+        # The installer said it succeeded; still, nothing half-installed stays.
+        cleanup = rollback(self.layout.venv_dir, None)
+        installed = cleanup.after
+
+        def record(manifest: Manifest) -> None:
+            if job.kind == "install":
+                manifest.add_requested(job.specs)
+            elif job.kind == "uninstall":
+                manifest.remove_requested(job.specs)
+            manifest.installed = dict(installed)
+
+        update_manifest(self.layout.manifest, record)
+        return cleanup
+
+    def _record_repair(self, installed: dict[str, str], failed: dict[str, str]) -> None:
+        def record(manifest: Manifest) -> None:
+            manifest.installed = dict(installed)
+            manifest.failed = dict(failed)
+
+        update_manifest(self.layout.manifest, record)
+        mark_repaired(self.layout.venv_dir)
+
+    async def _repair_one_by_one(self, job, rebuilt, constraints, to_install, installer, constraints_file, env) -> None:
+        self.queue.log(job, "Reinstalling them all at once failed; trying them one by one.")
+        reinstalled: list[str] = []
+        failed: dict[str, str] = {}
+        for spec in to_install:
+            if job.cancel_requested:
+                break
+            step_before = await asyncio.to_thread(snapshot, self.layout.venv_dir)
+            await asyncio.to_thread(self._write_journal, job, step_before)
+            since = len(job.log) + 1
+            command = install_command(installer, self.python, [spec], index_settings(self.settings), str(constraints_file))
+            code = await self.queue.run_process(job, command, env, self._journal_pid)
+            if code == 0:
+                reinstalled.append(spec)
+                continue
+            cleanup = await asyncio.to_thread(rollback, self.layout.venv_dir, step_before)
+            step = Job(kind="install", specs=[spec])
+            step.log, step.exit_code = job.log[since - 1 :], code
+            if job.cancel_requested:
+                break
+            failed[canonicalize_name(Requirement(spec).name)] = (
+                "no space left on device." if no_space(step) else explain_failure(step, constraints).split(": ", 1)[-1]
+            )
+        after = await asyncio.to_thread(rollback, self.layout.venv_dir, None)
+        await asyncio.to_thread(self._record_repair, after.after, failed)
+        if rebuilt is not None:
+            reason = rebuild_reason(rebuilt)
+            venv = f"Rebuilt the venv ({reason})" if reason else "Rebuilt the venv"
+        else:
+            venv = "The venv was healthy"
+        parts = [venv]
+        parts.append(f"reinstalled {', '.join(reinstalled)}" if reinstalled else "reinstalled nothing")
+        if failed:
+            parts.append(
+                "could not reinstall "
+                + "; ".join(f"{name} ({why.rstrip('.')})" for name, why in failed.items())
+                + " - they stay recorded and the next Repair tries again"
+            )
+        untried = [s for s in to_install if s not in reinstalled and canonicalize_name(Requirement(s).name) not in failed]
+        if untried:
+            parts.append(f"cancelled before {', '.join(untried)}")
+        job.message = "; ".join(parts) + "."
+        job.exit_code = 0 if not failed and not untried else (job.exit_code or 1)
 
     async def _not_provided_by_base(self, job: Job, user: dict[str, str]) -> list[str]:
         """The job's specs minus those the base environment already satisfies (logged)."""
@@ -168,9 +499,9 @@ class PackageService:
                 job.log.append(f"{spec}: {reason}; not installed.")
         return remaining
 
-    def _prepare_venv(self, probe: bool = False) -> bool:
+    def _prepare_venv(self, probe: bool = False):
         self.layout.ensure()
-        return ensure_venv(self.layout.venv_dir, self.settings.base_python, probe=probe) is not None
+        return ensure_venv(self.layout.venv_dir, self.settings.base_python, probe=probe)
 
     def _installer_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -180,12 +511,3 @@ class PackageService:
         env.pop("PYTHONPATH", None)
         env.setdefault("NO_COLOR", "1")
         return env
-
-    def _record(self, job: Job, installed: dict[str, str]) -> None:
-        manifest = load_manifest(self.layout.manifest)
-        if job.kind == "install":
-            manifest.add_requested(job.specs)
-        elif job.kind == "uninstall":
-            manifest.remove_requested(job.specs)
-        manifest.installed = installed
-        save_manifest(self.layout.manifest, manifest)

@@ -31,8 +31,9 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-async def check_venv(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
-    report = quick_check(venv_dir, expected_version)
+async def check_venv(venv_dir: Path, expected_version: str | None = None, base_python: str | None = None) -> VenvReport:
+    # With base_python: also whether it was built on this Jupyter environment.
+    report = await asyncio.to_thread(quick_check, venv_dir, expected_version, base_python)
     if report.problems:
         return report
     proc = await asyncio.create_subprocess_exec(
@@ -90,7 +91,7 @@ def state_dir_problem(root: Path) -> str | None:
 
 async def build_status(session: MarimoSession) -> dict:
     version = await asyncio.to_thread(python_version_of, session.settings.base_python)
-    venv = await check_venv(session.layout.venv_dir, version)
+    venv = await check_venv(session.layout.venv_dir, version, session.settings.base_python)
     problem = state_dir_problem(session.layout.root)
     if problem:
         venv.problems.insert(0, problem)
@@ -110,4 +111,6 @@ async def build_status(session: MarimoSession) -> dict:
         "venv": venv.to_json(),
         "marimo": marimo_report(session, venv),
         "installer": choose_installer(session.settings.installer).to_json(),
+        # Recorded packages the last repair could not reinstall: name -> why.
+        "failed_packages": await asyncio.to_thread(session.packages.failed_packages),
     }

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -85,9 +86,69 @@ class VenvReport:
         return asdict(self)
 
 
-def quick_check(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
+def read_marker(venv_dir: Path) -> dict | None:
+    """The ready marker's record of the Jupyter environment the venv was built on.
+
+    Venvs made by earlier versions hold only the base interpreter's path.
+    """
+    try:
+        text = (venv_dir / READY_MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"base_python": text.strip()}
+    return data if isinstance(data, dict) else {"base_python": text.strip()}
+
+
+def _write_marker(venv_dir: Path, record: dict) -> None:
+    tmp = venv_dir / (READY_MARKER + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, venv_dir / READY_MARKER)
+
+
+def environment_change(venv_dir: Path, base_python: str) -> str | None:
+    """Why the venv belongs to another Jupyter environment than ``base_python``'s,
+    or None. Another interpreter, or other site-packages directories, means the
+    venv's ``.pth`` still points marimo at the old environment's packages."""
+    record = read_marker(venv_dir)
+    if not record or not record.get("base_python"):
+        return None
+    old_python = record["base_python"]
+    try:
+        same_python = os.path.realpath(old_python) == os.path.realpath(base_python)
+        dirs = base_site_dirs(base_python)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None  # Jupyter's own interpreter not answering is not the venv's fault
+    old_dirs = record.get("site_dirs")
+    if same_python and (old_dirs is None or list(old_dirs) == dirs):
+        return None
+    where = old_python
+    if same_python:  # the same interpreter, other site-packages
+        where = f"{old_python} with {os.pathsep.join(old_dirs) or 'no site-packages'}"
+    return f"The venv was built on another Jupyter environment ({where}); it is rebuilt on the next start of marimo."
+
+
+def rebuild_to_report(venv_dir: Path) -> list[str] | None:
+    """Why the venv was last rebuilt, while no repair has reinstalled the
+    manifest since; None otherwise."""
+    record = read_marker(venv_dir) or {}
+    if record.get("rebuilt_because") is not None and not record.get("repaired"):
+        return list(record["rebuilt_because"])
+    return None
+
+
+def mark_repaired(venv_dir: Path) -> None:
+    record = read_marker(venv_dir)
+    if record and record.get("rebuilt_because") is not None and not record.get("repaired"):
+        _write_marker(venv_dir, {**record, "repaired": True})
+
+
+def quick_check(venv_dir: Path, expected_version: str | None = None, base_python: str | None = None) -> VenvReport:
     """Checks that need no subprocess: files in place, creation finished, and
-    (given ``expected_version``, "3.11") still built for that Python."""
+    (given ``expected_version``, "3.11") still built for that Python and (given
+    ``base_python``) on that Jupyter environment."""
     report = VenvReport(path=str(venv_dir), exists=venv_dir.is_dir(), healthy=False)
     if not report.exists:
         report.problems.append("The venv has not been created yet; it is created when marimo first opens.")
@@ -105,6 +166,10 @@ def quick_check(venv_dir: Path, expected_version: str | None = None) -> VenvRepo
         report.problems.append(
             f"The venv was built for Python {built_for}, but Jupyter now runs Python {expected_version}."
         )
+    elif base_python and not report.problems:
+        moved = environment_change(venv_dir, base_python)
+        if moved:
+            report.problems.append(moved)
     report.healthy = not report.problems
     return report
 
@@ -131,8 +196,8 @@ def apply_probe(report: VenvReport, returncode: int, stdout: str, stderr: str) -
     return report
 
 
-def full_check(venv_dir: Path, expected_version: str | None = None) -> VenvReport:
-    report = quick_check(venv_dir, expected_version)
+def full_check(venv_dir: Path, expected_version: str | None = None, base_python: str | None = None) -> VenvReport:
+    report = quick_check(venv_dir, expected_version, base_python)
     if report.problems:
         return report
     proc = subprocess.run(probe_command(venv_dir), capture_output=True, text=True, timeout=60)
@@ -159,7 +224,7 @@ def base_site_dirs(base_python: str) -> list[str]:
     return seen
 
 
-def create_venv(venv_dir: Path, base_python: str) -> None:
+def create_venv(venv_dir: Path, base_python: str, replaced: VenvReport | None = None) -> None:
     """Create the venv without pip and without network, then link Jupyter's environment.
 
     Building on a venv interpreter needs care: ``--system-site-packages`` would
@@ -180,7 +245,12 @@ def create_venv(venv_dir: Path, base_python: str) -> None:
     site_packages = venv_site_packages(venv_dir)
     site_packages.mkdir(parents=True, exist_ok=True)
     (site_packages / BASE_ENV_PTH).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (venv_dir / READY_MARKER).write_text(base_python + "\n", encoding="utf-8")
+    # Last: the venv is complete, and this is the Jupyter environment it is built on.
+    record = {"base_python": base_python, "site_dirs": base_site_dirs(base_python), "created": time.time()}
+    if replaced is not None and replaced.exists:
+        # The next repair says it rebuilt the venv, and why, whoever rebuilt it.
+        record.update(rebuilt_because=list(replaced.problems), repaired=False)
+    _write_marker(venv_dir, record)
 
 
 @lru_cache(maxsize=4)
@@ -217,8 +287,8 @@ def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> Ven
     with venv_lock(venv_dir):
         version = python_version_of(base_python)
         check = full_check if probe else quick_check
-        before = check(venv_dir, version)
+        before = check(venv_dir, version, base_python)
         if before.healthy:
             return None
-        create_venv(venv_dir, base_python)
+        create_venv(venv_dir, base_python, replaced=before)
         return before
