@@ -32,6 +32,10 @@ def _load_jupyter_server_extension(serverapp) -> None:
     base_url = serverapp.web_app.settings.get("base_url", "/")
     session = install_session(settings, root_dir=str(serverapp.root_dir), base_url=base_url)
     serverapp.web_app.add_handlers(".*$", route_table(base_url))
+    from .route_guard import marimo_route_guard
+    from .session import marimo_tab_url
+
+    serverapp.web_app.add_transform(marimo_route_guard(marimo_tab_url(base_url)))
     try:
         from .kernelspec import register_kernelspec
 
@@ -39,6 +43,10 @@ def _load_jupyter_server_extension(serverapp) -> None:
     except OSError as error:
         # An unusable state dir is reported by the status API and the tab.
         serverapp.log.warning("jupyter_marimo_proxy: no 'marimo venv' kernel: %s", error)
+    from tornado.ioloop import PeriodicCallback
+
+    # A launcher that rebuilt the venv leaves a note; the repair runs in the background.
+    PeriodicCallback(session.repair_after_rebuild, 1000).start()
     from tornado.ioloop import IOLoop
 
     # A package job cut short (Jupyter killed, the machine stopped) is rolled

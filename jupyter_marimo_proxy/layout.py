@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .private_files import private_dir
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,14 @@ class StateLayout:
     def log_dir(self) -> Path:
         return self.root / "logs"
 
-    @property
-    def marimo_log(self) -> Path:
-        return self.log_dir / "marimo.log"
+    def marimo_log(self, port: int) -> Path:
+        # One log per server: two Jupyter servers of one user share the state
+        # dir, and neither may rotate (or show) the other's log.
+        return self.log_dir / f"marimo-{port}.log"
 
     @property
     def run_dir(self) -> Path:
-        # Per-launch files (the secret, the launcher's state). Private to the
-        # user because the secret sits here.
+        # Per-launch files (the secret, the launcher's state).
         return self.root / "run"
 
     def secret_file(self, port: int) -> Path:
@@ -36,6 +37,14 @@ class StateLayout:
 
     def launch_state_file(self, port: int) -> Path:
         return self.run_dir / f"launch-{port}.json"
+
+    def launch_spec_file(self, port: int) -> Path:
+        return self.run_dir / f"launch-spec-{port}.json"
+
+    @property
+    def rebuild_note(self) -> Path:
+        # Left by a launcher that rebuilt the venv; the server reinstalls the manifest.
+        return self.root / "venv-rebuilt.json"
 
     @property
     def manifest(self) -> Path:
@@ -54,9 +63,7 @@ class StateLayout:
         return self.root / "job-journal.json"
 
     def ensure(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(exist_ok=True)
-        self.run_dir.mkdir(mode=0o700, exist_ok=True)
-        # mkdir's mode is ignored for an existing directory and masked by the
-        # umask for a new one; enforce it.
-        os.chmod(self.run_dir, 0o700)
+        """The state dir and its folders, private to the user whatever the umask:
+        on a shared machine nothing in them is for other accounts."""
+        for folder in (self.root, self.log_dir, self.run_dir):
+            private_dir(folder)

@@ -9,6 +9,10 @@ def _command(port: int, base_url: str) -> list[str]:
     return current_session().launch_command(port, base_url)
 
 
+def _environment() -> dict[str, str]:
+    return current_session().launch_environment()
+
+
 def _request_headers() -> dict[str, str]:
     return current_session().auth_headers()
 
@@ -22,6 +26,8 @@ def setup_marimo_server() -> dict:
     """
     return {
         "command": _command,
+        # Called right after the command, so it carries that launch's secret.
+        "environment": _environment,
         "timeout": current_session().proxy_timeout(),
         "absolute_url": True,
         "new_browser_tab": False,

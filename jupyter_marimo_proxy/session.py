@@ -22,6 +22,7 @@ from jupyter_server.utils import url_path_join
 
 from .config import STATE_DIR_ENV, MarimoProxy
 from .layout import StateLayout
+from .private_files import write_private_file
 
 if TYPE_CHECKING:
     from .package_service import PackageService
@@ -45,12 +46,18 @@ def escape_template(value: str) -> str:
     return value.replace("{", "{{").replace("}", "}}")
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Create the file readable by its owner only, before any byte is written."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+def launcher_command(*args: str) -> list[str]:
+    """Jupyter's interpreter running the launcher, immune to the working directory.
+
+    ``python -m`` puts the working directory first on ``sys.path``, and
+    jupyter-server-proxy starts the launcher in Jupyter's (often the root): a
+    ``jupyter_marimo_proxy.py`` there would run instead. ``-P`` (3.11+) keeps it
+    out; older interpreters drop it by hand before importing anything of ours.
+    """
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", "jupyter_marimo_proxy.launcher", *args]
+    bootstrap = "import sys; sys.path.pop(0); from jupyter_marimo_proxy.launcher import main; sys.exit(main())"
+    return [sys.executable, "-c", bootstrap, *args]
 
 
 @dataclass
@@ -62,6 +69,7 @@ class MarimoSession:
     base_url: str = "/"
     port: int | None = None
     _secret: str | None = None
+    _secret_seen: tuple | None = None
     _packages: "PackageService | None" = None
 
     @property
@@ -82,21 +90,31 @@ class MarimoSession:
         If the launch cannot even be prepared, the launcher is started only to
         explain why on marimo's URL, rather than leaving the proxy's bare 500.
         """
+        self.port = int(port)
+        self.base_url = base_url
+        self._secret = secrets.token_urlsafe(32)
+        self._secret_seen = None
         try:
             command = self._prepare_launch(port, base_url)
         except OSError as error:
             message = f"The state directory {self.layout.root} is not usable: {error}. Set c.MarimoProxy.state_dir or ${STATE_DIR_ENV} to a writable directory."
-            command = [sys.executable, "-m", "jupyter_marimo_proxy.launcher", "--explain", str(port), marimo_base_url(base_url), message]
+            command = launcher_command("--explain", str(port), marimo_base_url(base_url), message)
         return [escape_template(part) for part in command]
+
+    def launch_environment(self) -> dict[str, str]:
+        """For jupyter-server-proxy's ``environment``: the launch's first secret,
+        for an explanation-only launch that has no state dir to read it from.
+        A process's environment is readable by its own account only."""
+        from .launcher import SECRET_ENV
+
+        return {SECRET_ENV: escape_template(self._secret)} if self._secret else {}
 
     def _prepare_launch(self, port: int, base_url: str) -> list[str]:
         layout = self.layout
         layout.ensure()
         prune_run_dir(layout)
-        self._secret = secrets.token_urlsafe(32)
-        self.port = int(port)
-        self.base_url = base_url
         secret_file = layout.secret_file(self.port)
+        # The launcher replaces it with a fresh one at every start of marimo.
         write_private_file(secret_file, self._secret)
         spec = {
             "state_dir": str(layout.root),
@@ -112,38 +130,54 @@ class MarimoSession:
             "session_ttl": self.settings.session_ttl,
             "transport": self.settings.transport if self.settings.transport != "websocket" else None,
         }
-        self.watch_for_rebuild(self.port)
-        spec_file = layout.run_dir / f"launch-spec-{self.port}.json"
+        spec_file = layout.launch_spec_file(self.port)
         write_private_file(spec_file, json.dumps(spec, indent=2))
-        return [sys.executable, "-m", "jupyter_marimo_proxy.launcher", str(spec_file)]
+        return launcher_command(str(spec_file))
 
-    def watch_for_rebuild(self, port: int) -> None:
-        """Once this launch settles, reinstall the manifest if the launcher had to
-        (re)build the venv. Asynchronous, so nothing here delays marimo's start;
-        the launcher reports the rebuild because only it probes the venv."""
-
-        async def watch() -> None:
-            state_file = self.layout.launch_state_file(port)
-            deadline = time.monotonic() + self.proxy_timeout()
-            while time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-                try:
-                    facts = json.loads(state_file.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    continue
-                if facts.get("state") not in ("running", "failed"):
-                    continue
-                if facts.get("venv_rebuilt"):
-                    self._repair_after_rebuild(facts)
-                return
-
+    def current_secret(self) -> str | None:
+        """The secret of marimo's current start: the launcher rotates it in the
+        secret file, so it is re-read whenever that file changes."""
+        if self.port is None:
+            return self._secret
+        path = self.layout.secret_file(self.port)
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # not inside the server (a unit test): nothing to watch from
-        loop.create_task(watch())
+            info = os.stat(path)
+        except OSError:
+            return self._secret
+        seen = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if seen != self._secret_seen:
+            try:
+                self._secret = path.read_text(encoding="utf-8").strip() or self._secret
+                self._secret_seen = seen
+            except OSError:
+                pass
+        return self._secret
 
-    def _repair_after_rebuild(self, facts: dict) -> None:
+    def take_rebuild_report(self) -> dict | None:
+        """The launcher's note that it rebuilt the venv, taken by one server only
+        (a rename is atomic, so two servers of one user never both repair)."""
+        note = self.layout.rebuild_note
+        taken = note.with_name(f"{note.name}.{os.getpid()}.taken")
+        try:
+            os.rename(note, taken)
+        except OSError:
+            return None
+        try:
+            return json.loads(taken.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        finally:
+            taken.unlink(missing_ok=True)
+
+    def repair_after_rebuild(self) -> None:
+        """Reinstall the manifest in the background if a launcher rebuilt the venv,
+        whoever started that launcher (this server, or jupyter-server-proxy
+        restarting it on its own). Called on a timer: a stat when nothing happened."""
+        if not self.layout.rebuild_note.exists():
+            return
+        facts = self.take_rebuild_report()
+        if facts is None:
+            return
         from .manifest import load_manifest
 
         requested = load_manifest(self.layout.manifest).requested
@@ -161,9 +195,10 @@ class MarimoSession:
     def auth_headers(self) -> dict[str, str]:
         # marimo accepts "Authorization: Bearer <token>". Overriding the header
         # also keeps a Jupyter token sent by an API client from reaching marimo.
-        if not self._secret:
+        secret = self.current_secret()
+        if not secret:
             return {}
-        return {"Authorization": escape_template(f"Bearer {self._secret}")}
+        return {"Authorization": escape_template(f"Bearer {secret}")}
 
     def proxy_timeout(self) -> float:
         # The launcher answers with an explanation page when marimo fails within
@@ -173,7 +208,8 @@ class MarimoSession:
 
 
 def prune_run_dir(layout: StateLayout) -> None:
-    """Remove the per-launch files (secrets included) of launchers that are gone."""
+    """Clean up after launchers that are gone: their per-launch files (secrets
+    included) and, if a hard kill left it running, marimo's process group."""
     import re
 
     from .status import pid_alive
@@ -183,14 +219,32 @@ def prune_run_dir(layout: StateLayout) -> None:
         if not match:
             continue
         try:
-            launcher_pid = json.loads(state_file.read_text(encoding="utf-8")).get("launcher_pid")
+            facts = json.loads(state_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            launcher_pid = None
-        if pid_alive(launcher_pid):
+            facts = {}
+        if pid_alive(facts.get("launcher_pid")):
             continue
+        end_leftover_marimo(facts)
         port = int(match.group(1))
-        for leftover in (state_file, layout.secret_file(port), layout.run_dir / f"launch-spec-{port}.json"):
+        for leftover in (state_file, layout.secret_file(port), layout.launch_spec_file(port)):
             leftover.unlink(missing_ok=True)
+
+
+def end_leftover_marimo(facts: dict) -> None:
+    """End the process group of a marimo whose launcher died, if it is still the
+    same process (its start time recorded by the launcher matches)."""
+    from .launch.guard import end_group
+    from .launcher import process_start_ticks
+
+    pgid, started = facts.get("marimo_pid"), facts.get("marimo_started")
+    if not pgid:
+        return
+    leader_started = process_start_ticks(pgid)
+    if leader_started is not None and leader_started != started:
+        return  # the pid now belongs to another process: the old group is gone
+    # With its leader gone, a group that still exists is the old one: Linux
+    # does not reuse a pid while a process group still carries it.
+    end_group(pgid, grace=1.0)
 
 
 _session: MarimoSession | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .installer import choose_installer
+from .launch.scrub import scrub
 from .launcher import log_tail
 from .session import MarimoSession, marimo_tab_url
 from .venv import VenvReport, apply_probe, probe_command, python_version_of, quick_check
@@ -72,7 +73,7 @@ def marimo_report(session: MarimoSession, venv: VenvReport) -> dict:
         "port": session.port if launcher_alive else None,
         "url": marimo_tab_url(session.base_url),
         "error": error,
-        "log_tail": launch.get("log_tail") or (log_tail(session.layout.marimo_log) if error else None),
+        "log_tail": scrub(launch.get("log_tail") or "") or (log_tail(session.layout.marimo_log(session.port)) if error else None),
     }
 
 

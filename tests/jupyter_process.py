@@ -33,6 +33,15 @@ class JupyterServer:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    # The server's working directory (default: the test's own). Start it with
+    # ``command`` = the ``jupyter-server`` script, as users do: ``python -m``
+    # would put the working directory on Jupyter's own sys.path.
+    cwd: Path | None = None
+    command: list[str] | None = None
+    umask: int | None = None  # the server's umask (default: inherited)
+    # A process group of its own, so a test can signal the group as systemd,
+    # a container stop or a terminal's Ctrl-C would.
+    own_group: bool = False
 
     @property
     def url(self) -> str:
@@ -47,9 +56,7 @@ class JupyterServer:
         self.log_path = self.root_dir.parent / f"jupyter-{self.port}.log"
         env = dict(os.environ, **{STATE_DIR_ENV: str(self.state_dir)})
         args = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
+            *(self.command or [sys.executable, "-m", "jupyter_server"]),
             "--no-browser",
             "--allow-root",
             f"--port={self.port}",
@@ -61,7 +68,15 @@ class JupyterServer:
             *self.extra_args,
         ]
         log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            umask=-1 if self.umask is None else self.umask,
+            start_new_session=self.own_group,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -90,7 +90,8 @@ def test_marimo_runs_on_the_venv_interpreter(jupyter: JupyterServer):
     facts = launch_facts(jupyter)
     marimo = next(p for p in all_processes() if p.pid == facts["marimo_pid"])
     assert marimo.argv[0] == str(venv / "bin" / "python")
-    assert marimo.argv[1:4] == ["-m", "marimo", "edit"]
+    # Isolated (-I: nothing in the root shadows marimo) and quiet (-q: no banner with the token).
+    assert marimo.argv[1:6] == ["-I", "-m", "marimo", "-q", "edit"]
     assert "--headless" in marimo.argv and "127.0.0.1" in marimo.argv
     # Inside marimo's kernel the interpreter is the venv's: what marimo's Install button needs.
     out = run_cell_sync(jupyter, "prefix_probe.py", "import sys; print(sys.prefix); print(sys.prefix != sys.base_prefix)")
@@ -159,7 +160,7 @@ def test_second_open_reuses_the_same_marimo(jupyter: JupyterServer):
     second = launch_facts(jupyter)
     assert first["marimo_pid"] == second["marimo_pid"]
     assert first["secret"] == second["secret"]
-    assert len([p for p in all_processes() if p.argv[:4][1:] == ["-m", "marimo", "edit"] and str(jupyter.state_dir) in p.cmdline]) == 1
+    assert len([p for p in all_processes() if p.argv[1:6] == ["-I", "-m", "marimo", "-q", "edit"] and str(jupyter.state_dir) in p.cmdline]) == 1
 
 
 def test_custom_base_url_end_to_end(jupyter_alice: JupyterServer):
@@ -239,6 +240,10 @@ def test_hard_kill_of_jupyter_leaves_no_marimo(tmp_path, killed):
             os.kill(pid, signal.SIGKILL)
         server.proc.wait()
         assert _wait_gone([facts["marimo_pid"], facts["launcher_pid"]]) == []
+        # Its kernels, resource tracker and the launcher's guard follow within seconds.
+        deadline = time.monotonic() + 15
+        while processes_mentioning(str(tmp_path / "state")) and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert not processes_mentioning(str(tmp_path / "state"))
     finally:
         server.stop()

@@ -60,8 +60,9 @@ def test_each_launch_gets_a_fresh_private_secret_not_on_the_command_line(session
 
 def test_launch_command_runs_the_launcher_with_a_spec(session):
     command = [part.format(port=4321, base_url="/user/bob/") for part in session.launch_command(4321, "/user/bob/")]
-    assert command[:3] == [sys.executable, "-m", "jupyter_marimo_proxy.launcher"]
-    spec = json.loads(open(command[3]).read())
+    # -P: a jupyter_marimo_proxy.py in Jupyter's working directory cannot stand in for ours.
+    assert command[:4] == [sys.executable, "-P", "-m", "jupyter_marimo_proxy.launcher"]
+    spec = json.loads(open(command[4]).read())
     assert spec["port"] == 4321
     assert spec["base_url"] == "/user/bob/marimo"
     assert spec["root_dir"] == session.root_dir
@@ -97,3 +98,18 @@ def test_marimo_command_carries_idle_timeout_and_session_ttl(tmp_path):
     assert command[command.index("--session-ttl") + 1] == "120"
     plain = marimo_command(LaunchSpec(**{**spec.__dict__, "idle_timeout": 0, "session_ttl": 0}), Path("/p"))
     assert "--timeout" not in plain and "--session-ttl" not in plain
+
+
+def test_launcher_command_ignores_the_working_directory(tmp_path):
+    """A crafted folder with its own jupyter_marimo_proxy package must not run as the launcher."""
+    import subprocess
+
+    from jupyter_marimo_proxy.session import launcher_command
+
+    impostor = tmp_path / "jupyter_marimo_proxy"
+    impostor.mkdir()
+    (impostor / "__init__.py").write_text("")
+    (impostor / "launcher.py").write_text("open('PWNED', 'w').write('x')\n")
+    result = subprocess.run(launcher_command(), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert not (tmp_path / "PWNED").exists()
+    assert "usage: python -m jupyter_marimo_proxy.launcher" in result.stderr
