@@ -125,7 +125,7 @@ def environment_change(venv_dir: Path, base_python: str) -> str | None:
     if same_python and (old_dirs is None or list(old_dirs) == dirs):
         return None
     where = old_python
-    if same_python:  # the same interpreter, other site-packages
+    if old_python == base_python:  # the same interpreter, other site-packages
         where = f"{old_python} with {os.pathsep.join(old_dirs) or 'no site-packages'}"
     return f"The venv was built on another Jupyter environment ({where}); it is rebuilt on the next start of marimo."
 
