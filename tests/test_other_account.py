@@ -217,6 +217,20 @@ def relaunched(server: JupyterServer, old_pid: int) -> dict:
     return wait_until(check, what=f"marimo relaunched after pid {old_pid} ended")
 
 
+# A request built with the previous secret just before a restart may still pass for
+# a few seconds (the launcher allows 10); after that the old secret is worthless.
+OLD_SECRET_GRACE = 20.0
+
+
+def old_secret_expires(port: int, old: str) -> None:
+    wait_until(
+        lambda: direct(port, "/marimo/", old).status_code != 200,
+        timeout=OLD_SECRET_GRACE,
+        what="the previous secret refused after a new start (a short grace at most)",
+    )
+    assert direct(port, "/marimo/auth/token", old).status_code != 200
+
+
 def secret_shaped(text: str) -> list[str]:
     """The secrets seen, or anything that looks like one (marimo's ?access_token= URL)."""
     found = [f"secret {s[:4]}…" for s in SEEN_SECRETS if s in text]
@@ -312,8 +326,8 @@ def test_every_restart_writes_a_fresh_secret(server, intruder):
     assert response.status_code == 200, response.text
     after = current_secret(server, port)
     assert after != before, "a restart must give marimo a fresh secret"
-    assert direct(port, "/marimo/", before).status_code != 200, "the old secret still opens marimo after a restart"
     assert direct(port, "/marimo/", after).status_code == 200
+    old_secret_expires(port, before)
     open_tab(server)  # the proxy follows the new secret
 
 
@@ -324,8 +338,8 @@ def test_a_crash_relaunch_writes_a_fresh_secret(server, intruder):
     relaunched(server, facts["marimo_pid"])
     after = current_secret(server, facts["port"])
     assert after != before, "marimo relaunched after a crash must get a fresh secret"
-    assert direct(facts["port"], "/marimo/", before).status_code != 200
     assert direct(facts["port"], "/marimo/", after).status_code == 200
+    old_secret_expires(facts["port"], before)
     open_tab(server)
 
 
@@ -522,8 +536,10 @@ def test_auth_token_is_not_served_through_the_proxy(server):
     assert secret not in response.text
     import http.client
 
+    gave = []
     for path in ["marimo/auth/token/", "marimo//auth/token", "marimo/auth/token?x=1", "marimo/./auth/token",
-                 "marimo/api/../auth/token", "marimo/auth/%74oken", "marimo/auth//token"]:
+                 "marimo/api/../auth/token", "marimo/auth/%74oken", "marimo/auth//token", "marimo///auth/token",
+                 "marimo/%2Fauth/token", "marimo/auth/token%2F", "marimo/auth/token#x"]:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         try:
             conn.request("GET", server.base_url + path, headers=server.auth)
@@ -531,8 +547,9 @@ def test_auth_token_is_not_served_through_the_proxy(server):
             body = answer.read().decode("utf-8", "replace")
         finally:
             conn.close()
-        assert secret not in body, f"{path} gave the secret through the proxy"
-        assert not secret_shaped(body + str(answer.getheaders())), path
+        if secret_shaped(body + str(answer.getheaders())):
+            gave.append(f"{path} -> {answer.status}")
+    assert not gave, f"these spellings of auth/token give the secret through the proxy: {gave}"
     # The legitimate path: marimo itself still answers through the proxy.
     assert server.get("marimo/health").json()["status"] == "healthy"
 
@@ -623,8 +640,9 @@ def test_processes_show_the_intruder_no_secret(server, intruder):
         assert secret not in json.dumps(environ_of(pid)), f"the secret is in the environment of pid {pid}"
 
 
-def intruder_gets_a_bare_401(intruder: Intruder, server: JupyterServer, port: int, old: list[str]) -> None:
-    tries = attempts_without_the_secret(server, port, ["/marimo/", "/marimo/health", "/"], old)
+def intruder_gets_a_bare_401(intruder: Intruder, server: JupyterServer, port: int) -> None:
+    # (Secrets of earlier starts are not tried here: they may be in their short grace.)
+    tries = attempts_without_the_secret(server, port, ["/marimo/", "/marimo/health", "/"])
     answers = attack(intruder, port, tries)
     wrong = [describe(a) for a in answers if a["status"] != 401 or a["body"] != ""]
     assert not wrong, "the launcher's page must answer a bare 401 to requests without the secret; " + summary(wrong)
@@ -647,9 +665,8 @@ def test_after_a_crash_loop_the_failure_page_answers_only_the_secret(shared_base
             lambda: launch(server)["state"] == "failed",
             what=f"the failure page after 4 exits in {time.monotonic() - first_kill:.0f} s (a crash loop is 4 in 60 s)",
         )
-        secret = current_secret(server, port)
-        old = sorted({s for s in starts if s != secret})
-        intruder_gets_a_bare_401(intruder, server, port, old)
+        current_secret(server, port)  # known to secret_shaped below
+        intruder_gets_a_bare_401(intruder, server, port)
         # The legitimate path: through Jupyter the user sees the explanation (the intruder's
         # requests did not use it up), and it holds neither the secret nor an access_token URL.
         page = server.get("marimo/")
@@ -667,12 +684,13 @@ def test_the_waking_page_answers_only_the_secret(shared_base, intruder):
     try:
         open_tab(server)
         port = port_of(server)
-        first = current_secret(server, port)
+        current_secret(server, port)
         pid = launch(server)["marimo_pid"]
         wait_until(lambda: not is_running(pid), timeout=120, what="marimo stopping when idle")
         wait_until(lambda: launch(server)["state"] == "idle", what="the launcher waiting for a visitor")
-        secret = current_secret(server, port) if (server.state_dir / "run" / f"secret-{port}").exists() else first
-        intruder_gets_a_bare_401(intruder, server, port, sorted({first} - {secret}))
+        if (server.state_dir / "run" / f"secret-{port}").exists():
+            current_secret(server, port)
+        intruder_gets_a_bare_401(intruder, server, port)
         time.sleep(1.0)
         assert launch(server)["state"] == "idle", "a request without the secret woke marimo"
         # The legitimate path: through Jupyter the waking page (or marimo) answers, then marimo.
