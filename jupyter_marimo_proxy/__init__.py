@@ -35,7 +35,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from .route_guard import marimo_route_guard
     from .session import marimo_tab_url
 
-    serverapp.web_app.add_transform(marimo_route_guard(marimo_tab_url(base_url)))
+    serverapp.web_app.add_transform(marimo_route_guard(marimo_tab_url(base_url), session.known_secrets))
     try:
         from .kernelspec import register_kernelspec
 

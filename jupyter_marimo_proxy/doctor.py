@@ -14,6 +14,7 @@ from jupyter_core.paths import jupyter_config_path, jupyter_path
 from .config import MarimoProxy
 from .installer import choose_installer
 from .layout import StateLayout
+from .private_files import readable_by_others
 from .status import state_dir_problem
 from .venv import full_check, python_version_of
 
@@ -106,6 +107,12 @@ def diagnose(settings: MarimoProxy | None = None) -> Report:
     unwritable = state_dir_problem(layout.root)
     if unwritable:
         report.problem(unwritable)
+    for folder in (layout.root, layout.run_dir, layout.log_dir, layout.venv_dir):
+        if readable_by_others(folder):
+            # Launch secrets and marimo's logs live here; on a shared machine
+            # other accounts must not read them.
+            report.problem(f"{folder} can be read by other accounts on this machine: chmod -R go-rwx {layout.root}")
+            break
 
     venv = full_check(layout.venv_dir, python_version_of(settings.base_python), settings.base_python)
     condition = "healthy" if venv.healthy else ("not healthy" if venv.exists else "not created yet; marimo's first open creates it")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import tornado.web
@@ -25,8 +26,8 @@ from .notebooks import (
     is_marimo_notebook,
 )
 from .packages import list_packages
-from .paths import PathRefused, resolve_in_root, to_contents_path
-from .requirements_file import read_requirements_file
+from .paths import PathRefused, read_in_root, resolve_in_root, to_contents_path
+from .requirements_file import MAX_FILE_BYTES, parse_requirements
 from .session import current_session, marimo_tab_url
 from .specs import SpecError, parse_package_name, parse_specs
 from .status import build_status
@@ -37,6 +38,11 @@ MAX_LONG_POLL_SECONDS = 30.0
 
 
 class JsonAPIHandler(APIHandler):
+    @property
+    def allow_hidden(self) -> bool:
+        # Jupyter's own rule for dot files and folders applies to ours too.
+        return bool(getattr(self.contents_manager, "allow_hidden", False))
+
     def read_json(self) -> dict:
         try:
             body = json.loads(self.request.body or b"{}")
@@ -75,8 +81,10 @@ class PackagesHandler(JsonAPIHandler):
         session = current_session()
         try:
             if "requirements_file" in body:
-                path = resolve_in_root(session.root_dir, body["requirements_file"], kind="file")
-                requirements = read_requirements_file(path)
+                path, data = read_in_root(
+                    session.root_dir, body["requirements_file"], MAX_FILE_BYTES, allow_hidden=self.allow_hidden
+                )
+                requirements = parse_requirements(path, data.decode("utf-8", errors="replace"))
             else:
                 requirements = parse_specs(body.get("specs"))
         except PathRefused as error:
@@ -169,7 +177,9 @@ class NotebookFileHandler(JsonAPIHandler):
 
     def resolve(self, relative: object, kind: str = "file", must_exist: bool = True):
         try:
-            return resolve_in_root(current_session().root_dir, relative, kind=kind, must_exist=must_exist)
+            return resolve_in_root(
+                current_session().root_dir, relative, kind=kind, must_exist=must_exist, allow_hidden=self.allow_hidden
+            )
         except PathRefused as error:
             raise tornado.web.HTTPError(error.status, str(error)) from None
 
@@ -183,7 +193,13 @@ class NotebookFileHandler(JsonAPIHandler):
         body = self.read_json()
         source = self.resolve(body.get("path"))
         try:
-            target = await convert(await self.venv_python(), source, bool(body.get("overwrite", False)))
+            target = await convert(
+                await self.venv_python(),
+                source,
+                bool(body.get("overwrite", False)),
+                root=Path(current_session().root_dir),
+                allow_hidden=self.allow_hidden,
+            )
         except TargetExists as exists:
             self.set_status(409)
             self.finish(
@@ -226,7 +242,10 @@ class NewNotebookHandler(NotebookFileHandler):
     async def post(self) -> None:
         directory = self.read_json().get("directory") or "."
         folder = self.resolve(directory, kind="dir")
-        target = await asyncio.to_thread(create_notebook, folder)
+        try:
+            target = await asyncio.to_thread(create_notebook, folder, Path(current_session().root_dir), self.allow_hidden)
+        except PathRefused as error:
+            raise tornado.web.HTTPError(error.status, str(error)) from None
         self.set_status(201)
         self.finish(json.dumps({"path": to_contents_path(current_session().root_dir, target)}))
 

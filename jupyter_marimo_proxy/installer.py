@@ -88,7 +88,7 @@ def install_command(
     if installer.name == "uv":
         head = [installer.path or "uv", "pip", "install", "--python", python]
     else:
-        head = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+        head = [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     # "--" ends the options: a spec can never be read as one.
     return [*head, *index.args(), *constraint_args, "--", *specs]
 
@@ -96,4 +96,4 @@ def install_command(
 def uninstall_command(installer: Installer, python: str, names: list[str]) -> list[str]:
     if installer.name == "uv":
         return [installer.path or "uv", "pip", "uninstall", "--python", python, "--", *names]
-    return [python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", "--", *names]
+    return [python, "-I", "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", "--", *names]

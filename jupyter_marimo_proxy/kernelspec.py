@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from .layout import StateLayout
+from .private_files import PRIVATE_FILE, private_dir, write_private_file
 from .venv import venv_python
 
 KERNEL_NAME = "marimo-venv"
@@ -23,15 +25,15 @@ def write_kernelspec(layout: StateLayout) -> Path:
     The venv keeps its path when it is rebuilt, so the spec stays valid; the
     kernel fails with a clear message only while no venv exists yet.
     """
-    folder = kernels_dir(layout) / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(kernels_dir(layout) / KERNEL_NAME)
+    private_dir(kernels_dir(layout))
     spec = {
         "argv": [str(venv_python(layout.venv_dir)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": DISPLAY_NAME,
         "language": "python",
         "metadata": {"debugger": True, "jupyter_marimo_proxy": {"venv": str(layout.venv_dir)}},
     }
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    write_private_file(folder / "kernel.json", json.dumps(spec, indent=2))
     copy_python_logos(folder)
     return folder
 
@@ -47,6 +49,7 @@ def copy_python_logos(folder: Path) -> None:
         target = folder / logo.name
         if not target.exists():
             shutil.copyfile(logo, target)
+        os.chmod(target, PRIVATE_FILE)
 
 
 def register_kernelspec(serverapp, layout: StateLayout) -> None:

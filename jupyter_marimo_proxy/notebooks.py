@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import PathRefused
+import os
+import tempfile
+
+from .paths import PathRefused, check_target, write_in_root
 
 MARIMO_SUFFIX = ".marimo.py"
 _APP_LINE = re.compile(r"^app\s*=\s*marimo\.App\(", re.MULTILINE)
@@ -77,7 +80,8 @@ def ipynb_target_for(notebook: Path) -> Path:
 def free_name(directory: Path, stem: str = "untitled", suffix: str = MARIMO_SUFFIX) -> Path:
     candidate = directory / f"{stem}{suffix}"
     number = 1
-    while candidate.exists():
+    # lexists: a dangling symlink holds its name too.
+    while os.path.lexists(candidate):
         candidate = directory / f"{stem}{number}{suffix}"
         number += 1
     return candidate
@@ -86,6 +90,8 @@ def free_name(directory: Path, stem: str = "untitled", suffix: str = MARIMO_SUFF
 async def run_marimo(python: str, args: list[str], cwd: Path, timeout: float = 120) -> CommandResult:
     process = await asyncio.create_subprocess_exec(
         python,
+        # Isolated: a marimo.py beside the notebook must not stand in for marimo.
+        "-I",
         "-m",
         "marimo",
         *args,
@@ -106,31 +112,56 @@ async def run_marimo(python: str, args: list[str], cwd: Path, timeout: float = 1
     return CommandResult(text)
 
 
-async def convert_to_marimo(python: str, source: Path, overwrite: bool) -> Path:
+async def _produce(python: str, args: list[str], source: Path, output_name: str) -> bytes:
+    """Run marimo with its output going to a private temporary folder, not the root:
+    the result reaches the root only through ``write_in_root``."""
+    with tempfile.TemporaryDirectory(prefix="jupyter-marimo-proxy-") as scratch:
+        output = Path(scratch) / output_name
+        await run_marimo(python, [*args, "-o", str(output)], cwd=source.parent)
+        return output.read_bytes()
+
+
+async def convert_to_marimo(python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool) -> Path:
     if source.suffix != ".ipynb":
         raise PathRefused(400, f"{source.name} is not a Jupyter notebook (.ipynb).")
     target = marimo_target_for(source)
+    check_target(root, target, allow_hidden)
     if target.exists() and not overwrite:
         raise TargetExists(target)
-    await run_marimo(python, ["convert", source.name, "-o", target.name], cwd=source.parent)
+    data = await _produce(python, ["convert", source.name], source, "converted.py")
+    _write(root, target, data, overwrite, allow_hidden)
     return target
 
 
-async def export_to_ipynb(python: str, source: Path, overwrite: bool) -> Path:
+async def export_to_ipynb(python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool) -> Path:
     if not is_marimo_notebook(source):
         raise PathRefused(400, f"{source.name} is not a marimo notebook.")
     target = ipynb_target_for(source)
+    check_target(root, target, allow_hidden)
     if target.exists() and not overwrite:
         raise TargetExists(target)
-    await run_marimo(
-        python, ["export", "ipynb", source.name, "-o", target.name, "--sort", "top-down"], cwd=source.parent
-    )
+    data = await _produce(python, ["export", "ipynb", source.name, "--sort", "top-down"], source, "exported.ipynb")
+    _write(root, target, data, overwrite, allow_hidden)
     return target
 
 
-def create_notebook(directory: Path) -> Path:
-    target = free_name(directory)
-    # "x" refuses to overwrite a file that appeared meanwhile.
-    with open(target, "x", encoding="utf-8") as handle:
-        handle.write(NEW_NOTEBOOK)
-    return target
+def _write(root: Path, target: Path, data: bytes, overwrite: bool, allow_hidden: bool) -> None:
+    try:
+        write_in_root(root, target, data, overwrite=overwrite, allow_hidden=allow_hidden)
+    except PathRefused as refused:
+        if refused.status == 409:
+            raise TargetExists(target) from None
+        raise
+
+
+def create_notebook(directory: Path, root: Path, allow_hidden: bool) -> Path:
+    for _ in range(100):
+        target = free_name(directory)
+        try:
+            write_in_root(root, target, NEW_NOTEBOOK.encode("utf-8"), overwrite=False, allow_hidden=allow_hidden)
+        except PathRefused as refused:
+            if refused.status == 409:
+                continue  # the name was taken meanwhile
+            raise
+        return target
+    raise PathRefused(409, "Could not find a free name for the new notebook.")

@@ -12,16 +12,20 @@ MAX_FILE_BYTES = 256 * 1024
 
 
 def read_requirements_file(path: Path) -> list[Requirement]:
-    """Every requirement in the file; refuse it whole if any line is an option.
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise SpecError(f"{path.name} is larger than {MAX_FILE_BYTES // 1024} KiB.")
+    return parse_requirements(path, path.read_text(encoding="utf-8", errors="replace"))
+
+
+def parse_requirements(path: Path, text: str) -> list[Requirement]:
+    """Every requirement in the file's ``text``; refuse it whole if any line is an option.
 
     Options (-r, -e, --index-url, ...) would let a file in the workspace choose
     indexes or run arbitrary builds; index settings belong to the server.
     """
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise SpecError(f"{path.name} is larger than {MAX_FILE_BYTES // 1024} KiB.")
     requirements: list[Requirement] = []
     problems: list[str] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue

@@ -70,6 +70,8 @@ class MarimoSession:
     port: int | None = None
     _secret: str | None = None
     _secret_seen: tuple | None = None
+    _explaining: bool = False
+    _previous_secret: str | None = None
     _packages: "PackageService | None" = None
 
     @property
@@ -94,9 +96,11 @@ class MarimoSession:
         self.base_url = base_url
         self._secret = secrets.token_urlsafe(32)
         self._secret_seen = None
+        self._explaining = False
         try:
             command = self._prepare_launch(port, base_url)
         except OSError as error:
+            self._explaining = True
             message = f"The state directory {self.layout.root} is not usable: {error}. Set c.MarimoProxy.state_dir or ${STATE_DIR_ENV} to a writable directory."
             command = launcher_command("--explain", str(port), marimo_base_url(base_url), message)
         return [escape_template(part) for part in command]
@@ -107,7 +111,7 @@ class MarimoSession:
         A process's environment is readable by its own account only."""
         from .launcher import SECRET_ENV
 
-        return {SECRET_ENV: escape_template(self._secret)} if self._secret else {}
+        return {SECRET_ENV: escape_template(self._secret)} if self._explaining and self._secret else {}
 
     def _prepare_launch(self, port: int, base_url: str) -> list[str]:
         layout = self.layout
@@ -147,11 +151,18 @@ class MarimoSession:
         seen = (info.st_ino, info.st_mtime_ns, info.st_size)
         if seen != self._secret_seen:
             try:
-                self._secret = path.read_text(encoding="utf-8").strip() or self._secret
-                self._secret_seen = seen
+                fresh = path.read_text(encoding="utf-8").strip()
             except OSError:
-                pass
+                return self._secret
+            if fresh and fresh != self._secret:
+                self._previous_secret, self._secret = self._secret, fresh
+            self._secret_seen = seen
         return self._secret
+
+    def known_secrets(self) -> list[str]:
+        """The current secret and the one before: no answer to the browser may hold either."""
+        current = self.current_secret()
+        return [s for s in (current, self._previous_secret) if s]
 
     def take_rebuild_report(self) -> dict | None:
         """The launcher's note that it rebuilt the venv, taken by one server only

@@ -215,7 +215,10 @@ def base_site_dirs(base_python: str) -> list[str]:
     if base_python == sys.executable:
         dirs = [p for p in sys.path if p.rstrip("/\\").endswith(("site-packages", "dist-packages"))]
     else:
-        out = subprocess.run([base_python, "-c", code], capture_output=True, text=True, check=True)
+        # Dropping sys.path[0] (the working directory) first: a json.py there must not answer.
+        out = subprocess.run(
+            [base_python, "-c", "import sys; sys.path.pop(0); " + code], capture_output=True, text=True, check=True
+        )
         dirs = json.loads(out.stdout)
     seen: list[str] = []
     for entry in dirs:
@@ -236,7 +239,8 @@ def create_venv(venv_dir: Path, base_python: str, replaced: VenvReport | None = 
         shutil.rmtree(venv_dir)
     venv_dir.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [base_python, "-m", "venv", "--without-pip", str(venv_dir)],
+        # -I: a venv.py in the working directory (often the Jupyter root) must not run instead.
+        [base_python, "-I", "-m", "venv", "--without-pip", str(venv_dir)],
         check=True,
         capture_output=True,
         text=True,

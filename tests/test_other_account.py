@@ -373,6 +373,10 @@ def test_state_dir_is_private_whatever_the_umask(server):
 def test_no_file_the_intruder_can_read_holds_the_secret(server, intruder, shared_base):
     secret = current_secret(server)
     port = port_of(server)
+    # A file anyone may read, in the shared folder: proof that the scan reads what it can.
+    control = shared_base / "readable-control.txt"
+    control.write_text("nothing secret here\n")
+    control.chmod(0o644)
     found = intruder.run(
         """
         import time
