@@ -36,6 +36,12 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from .session import marimo_tab_url
 
     serverapp.web_app.add_transform(marimo_route_guard(marimo_tab_url(base_url), session.known_secrets))
+    from .session import apps_tab_url, current_app_session
+
+    # The apps route (marimo run) is guarded the same way, with its own secrets.
+    serverapp.web_app.add_transform(
+        marimo_route_guard(apps_tab_url(base_url), lambda: current_app_session().known_secrets())
+    )
     try:
         from .kernelspec import register_kernelspec
 
@@ -47,6 +53,10 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     # A launcher that rebuilt the venv leaves a note; the repair runs in the background.
     PeriodicCallback(session.repair_after_rebuild, 1000).start()
+    from .activity_report import start as report_marimo_activity
+
+    # marimo's use (judged by the launcher) counts as the server's activity; its pings do not.
+    report_marimo_activity(serverapp.web_app)
     from tornado.ioloop import IOLoop
 
     # A package job cut short (Jupyter killed, the machine stopped) is rolled

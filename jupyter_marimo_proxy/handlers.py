@@ -28,7 +28,7 @@ from .notebooks import (
 from .packages import list_packages
 from .paths import PathRefused, read_in_root, resolve_in_root, to_contents_path
 from .requirements_file import MAX_FILE_BYTES, parse_requirements
-from .session import current_session, marimo_tab_url
+from .session import apps_tab_url, current_session, marimo_tab_url
 from .specs import SpecError, parse_package_name, parse_specs
 from .status import build_status
 from .venv import ensure_venv, venv_python
@@ -262,9 +262,34 @@ class NotebookUrlHandler(NotebookFileHandler):
         if mode not in ("edit", "app"):
             raise tornado.web.HTTPError(400, "mode must be 'edit' or 'app'.")
         query = {"file": to_contents_path(session.root_dir, path)}
-        if mode == "app":
-            query["view-as"] = "present"
-        self.finish(json.dumps({"url": marimo_tab_url(session.base_url) + "?" + urlencode(query), "mode": mode}))
+        # Apps run on their own route (marimo run): a kernel per tab, never the editor's session.
+        tab_url = apps_tab_url(session.base_url) if mode == "app" else marimo_tab_url(session.base_url)
+        self.finish(json.dumps({"url": tab_url + "?" + urlencode(query), "mode": mode}))
+
+
+class InstancesHandler(JsonAPIHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        """Which start of marimo each route serves now (editor and apps): cheap
+        enough to poll, so that open tabs notice a restart, a crash relaunch or
+        a shutdown from inside marimo and reconnect by themselves."""
+        from .session import current_app_session
+        from .status import pid_alive, read_launch_state
+
+        def instance(session) -> dict:
+            launch = read_launch_state(session)
+            alive = pid_alive(launch.get("launcher_pid"))
+            state = launch.get("state", "stopped") if alive else "stopped"
+            if launch.get("state") == "failed":
+                state = "failed"
+            return {
+                "state": state,
+                # A start of marimo: its pid and when it became ready.
+                "instance": f"{launch.get('marimo_pid')}:{launch.get('started')}" if state == "running" else None,
+                "error": launch.get("error"),
+            }
+
+        self.finish(json.dumps({"marimo": instance(current_session()), "marimo-apps": instance(current_app_session())}))
 
 
 def route_table(base_url: str) -> list[tuple]:
@@ -283,4 +308,5 @@ def route_table(base_url: str) -> list[tuple]:
         (route("export"), ExportHandler),
         (route("new"), NewNotebookHandler),
         (route("notebook-url"), NotebookUrlHandler),
+        (route("instances"), InstancesHandler),
     ]

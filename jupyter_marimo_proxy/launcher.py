@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .launch.activity import ActivityMeter
 from .launch.front_door import FrontDoor, Route, same_secret
 from .launch.guard import GroupGuard
 from .launch.pages import failure_page
@@ -76,13 +77,47 @@ class LaunchSpec:
     idle_timeout: float = 0.0  # seconds; 0: never stop an idle marimo
     session_ttl: float = 0.0  # seconds; 0: marimo keeps sessions after their tab closes
     transport: str | None = None  # marimo's "websocket" or "sse"
+    mode: str = "edit"  # "edit": marimo's editor; "run": notebooks as apps, a kernel per tab
 
     @classmethod
     def load(cls, path: str) -> "LaunchSpec":
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+# An app's kernel ends this long after its tab closed (a reload reconnects in time).
+APP_SESSION_TTL_SECONDS = 5
+
+
+def marimo_run_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
+    """``marimo run <root>``: every notebook of the root as an app, each tab a session
+    (kernel) of its own, code not sent to the browser. Same loopback, secret file and
+    quiet banner as the editor."""
+    return [
+        str(python),
+        "-I",
+        "-m",
+        "marimo",
+        "-q",
+        "run",
+        spec.root_dir,
+        "--headless",
+        "--no-sandbox",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(spec.port if port is None else port),
+        "--base-url",
+        spec.base_url,
+        "--token-password-file",
+        spec.secret_file,
+        "--session-ttl",
+        str(APP_SESSION_TTL_SECONDS),
+    ]
+
+
 def marimo_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
+    if spec.mode == "run":
+        return marimo_run_command(spec, python, port)
     return [
         str(python),
         # Isolated: files in the Jupyter root (a marimo.py, say) cannot shadow
@@ -486,7 +521,9 @@ class Launcher:
         self.install_signal_handlers(loop)
         self.rotate_secret()  # before the port answers: the proxy's first request needs it
         self.state.update(state="starting", port=self.spec.port, error=None, marimo_pid=None, guard_pid=self.guard.pid)
-        door = FrontDoor(self.accepts, self.route)
+        # What is use of marimo is judged at the door (idle culling; launch/activity.py).
+        activity = ActivityMeter(self.layout.activity_file(self.spec.port), self.spec.base_url)
+        door = FrontDoor(self.accepts, self.route, activity)
         await door.listen(LOOPBACK, self.spec.port)
         watchers = [asyncio.ensure_future(self.watch_parent())]
         try:
@@ -499,6 +536,7 @@ class Launcher:
             await self.supervise(watchers)
         finally:
             door.close()
+            activity.close()
             for task in watchers:
                 task.cancel()
             await self.shutdown()

@@ -32,6 +32,32 @@ def setup_marimo_server() -> dict:
         "absolute_url": True,
         "new_browser_tab": False,
         "request_headers_override": _request_headers,
+        # marimo pings its websocket every second: counting proxied traffic would
+        # keep every server busy forever. The launcher judges what is use and
+        # the server extension reports it (activity_report.py).
+        "update_last_activity": True,
         # Our frontend provides the one "Marimo" tile.
         "launcher_entry": {"enabled": False, "title": "Marimo"},
+    }
+
+
+def setup_marimo_apps_server() -> dict:
+    """The ``marimo-apps`` route: ``marimo run`` on the root behind the same launcher,
+    front door and per-start secret as the editor. Every app tab gets a kernel of its
+    own, so an app never shares (or takes over) the editor's session of its file."""
+    from .session import current_app_session
+
+    # Looked up on every call, like the editor's: our server extension may
+    # install the sessions after jupyter-server-proxy read this description.
+    def command(port: int, base_url: str) -> list[str]:
+        return current_app_session().launch_command(port, base_url)
+
+    return {
+        "command": command,
+        "environment": lambda: current_app_session().launch_environment(),
+        "timeout": current_app_session().proxy_timeout(),
+        "absolute_url": True,
+        "new_browser_tab": False,
+        "request_headers_override": lambda: current_app_session().auth_headers(),
+        "launcher_entry": {"enabled": False, "title": "marimo apps"},
     }

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # The route jupyter-server-proxy serves marimo under, below Jupyter's base_url.
 ROUTE_NAME = "marimo"
+# The route of ``marimo run`` on the root: notebooks as apps, a kernel per tab.
+APPS_ROUTE_NAME = "marimo-apps"
 
 
 def marimo_base_url(jupyter_base_url: str) -> str:
@@ -73,6 +75,9 @@ class MarimoSession:
     _explaining: bool = False
     _previous_secret: str | None = None
     _packages: "PackageService | None" = None
+    # Which jupyter-server-proxy route this session serves, and marimo's mode there.
+    route: str = ROUTE_NAME
+    mode: str = "edit"
 
     @property
     def packages(self) -> "PackageService":
@@ -124,7 +129,8 @@ class MarimoSession:
             "state_dir": str(layout.root),
             "root_dir": self.root_dir,
             "port": self.port,
-            "base_url": marimo_base_url(base_url),
+            "base_url": url_path_join(base_url or "/", self.route).rstrip("/"),
+            "mode": self.mode,
             "secret_file": str(secret_file),
             "startup_timeout": self.settings.startup_timeout,
             "base_python": self.settings.base_python,
@@ -259,12 +265,35 @@ def end_leftover_marimo(facts: dict) -> None:
 
 
 _session: MarimoSession | None = None
+_app_session: MarimoSession | None = None
 
 
 def install_session(settings: MarimoProxy, root_dir: str, base_url: str) -> MarimoSession:
-    global _session
+    global _session, _app_session
     _session = MarimoSession(settings=settings, root_dir=root_dir, base_url=base_url)
+    _app_session = MarimoSession(
+        settings=settings, root_dir=root_dir, base_url=base_url, route=APPS_ROUTE_NAME, mode="run"
+    )
     return _session
+
+
+def apps_tab_url(jupyter_base_url: str) -> str:
+    return url_path_join(jupyter_base_url or "/", APPS_ROUTE_NAME).rstrip("/") + "/"
+
+
+def current_app_session() -> MarimoSession:
+    """The session of the apps route (``marimo run``), on the same settings as the editor's."""
+    global _app_session
+    if _app_session is None:
+        editor = current_session()
+        _app_session = MarimoSession(
+            settings=editor.settings,
+            root_dir=editor.root_dir,
+            base_url=editor.base_url,
+            route=APPS_ROUTE_NAME,
+            mode="run",
+        )
+    return _app_session
 
 
 def current_session() -> MarimoSession:

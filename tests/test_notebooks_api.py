@@ -127,12 +127,16 @@ def test_run_as_app_is_served_through_the_proxy(server):
     response = server.get(API + "notebook-url", params={"path": "project/sample.marimo.py", "mode": "app"})
     assert response.status_code == 200, response.text
     url = response.json()["url"]
-    assert url.startswith("/marimo/?") and "view-as=present" in url and "file=project%2Fsample.marimo.py" in url
+    # Apps run on marimo run's route: a kernel of their own, never the editor's session.
+    assert url.startswith("/marimo-apps/?") and "file=project%2Fsample.marimo.py" in url
     page = server.get(url.lstrip("/"))
     assert page.status_code == 200 and "<marimo-version" in page.text
     assert 'data-filename="' in page.text or "sample.marimo.py" in page.text
+    # marimo run sends no code to the browser, and its route is guarded like the editor's.
+    assert "def _(" not in page.text
+    assert server.get(url.lstrip("/").split("?")[0] + "auth/token").status_code == 404
     edit = server.get(API + "notebook-url", params={"path": "project/sample.marimo.py"}).json()
-    assert "view-as" not in edit["url"]
+    assert edit["url"].startswith("/marimo/?")
     not_marimo = server.get(API + "notebook-url", params={"path": "plain.py"})
     assert not_marimo.status_code == 400
 
