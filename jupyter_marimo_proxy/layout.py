@@ -41,6 +41,10 @@ class StateLayout:
     def launch_spec_file(self, port: int) -> Path:
         return self.run_dir / f"launch-spec-{port}.json"
 
+    def activity_file(self, port: int) -> Path:
+        # Its modification time is marimo's last use (launch/activity.py).
+        return self.run_dir / f"activity-{port}"
+
     @property
     def rebuild_note(self) -> Path:
         # Left by a launcher that rebuilt the venv; the server reinstalls the manifest.

@@ -35,7 +35,7 @@ def setup_marimo_server() -> dict:
         # marimo pings its websocket every second: counting proxied traffic would
         # keep every server busy forever. The launcher judges what is use and
         # the server extension reports it (activity_report.py).
-        "update_last_activity": True,
+        "update_last_activity": False,
         # Our frontend provides the one "Marimo" tile.
         "launcher_entry": {"enabled": False, "title": "Marimo"},
     }

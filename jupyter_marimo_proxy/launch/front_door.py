@@ -23,6 +23,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from .activity import ActivityMeter
+from .relay import relay
+
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT = 30.0
 COPY_CHUNK = 64 * 1024
@@ -112,10 +115,13 @@ class FrontDoor:
         self,
         accepts: Callable[[bytes | None], bool],
         route: Callable[[], Awaitable[Route]],
+        activity: "ActivityMeter | None" = None,
     ) -> None:
         # accepts(bearer): whether the request carries a secret we gave out.
         self._accepts = accepts
         self._route = route
+        # Judges what is use of marimo (launch/activity.py); None: plain splicing.
+        self._activity = activity
         self._server: asyncio.base_events.Server | None = None
         # asyncio keeps only weak references to tasks: a connection waiting on
         # two quiet sockets could otherwise be collected mid-splice.
@@ -164,7 +170,10 @@ class FrontDoor:
             await writer.drain()
             return
         try:
-            # marimo may have restarted while the request waited: it gets the secret of now.
+            if self._activity is not None:
+                # marimo may have restarted while the request waited: it gets the secret of now.
+                await relay(with_bearer(head, route.secret), reader, writer, up_reader, up_writer, self._activity)
+                return
             up_writer.write(with_bearer(head, route.secret))
             await up_writer.drain()
             await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
