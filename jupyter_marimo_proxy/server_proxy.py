@@ -59,5 +59,7 @@ def setup_marimo_apps_server() -> dict:
         "absolute_url": True,
         "new_browser_tab": False,
         "request_headers_override": lambda: current_app_session().auth_headers(),
+        # As for the editor: the launcher judges what is use (activity_report.py).
+        "update_last_activity": False,
         "launcher_entry": {"enabled": False, "title": "marimo apps"},
     }
