@@ -35,6 +35,7 @@ def _(Path, csv):
             for row in csv.DictReader(handle)
         ]
     sites = sorted({row["site"] for row in readings})
+    sites
     return readings, sites
 
 
