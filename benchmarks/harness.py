@@ -343,10 +343,10 @@ def is_marimo_page(response: requests.Response) -> bool:
     return response.status_code == 200 and MARIMO_PAGE_MARK in response.text
 
 
-def time_marimo_tab(server: Jupyter) -> float:
-    """First request to ``marimo/`` until marimo's page arrives through the proxy."""
+def time_marimo_tab(server: Jupyter, path: str = "marimo/") -> float:
+    """First request to ``marimo/`` (or a notebook's URL under it) until marimo's page arrives through the proxy."""
     started = time.perf_counter()
-    response = server.get("marimo/")
+    response = server.get(path)
     elapsed = time.perf_counter() - started
     if not is_marimo_page(response):
         raise RuntimeError(
