@@ -309,4 +309,5 @@ def route_table(base_url: str) -> list[tuple]:
         (route("new"), NewNotebookHandler),
         (route("notebook-url"), NotebookUrlHandler),
         (route("instances"), InstancesHandler),
+        *__import__("jupyter_marimo_proxy.twins.handlers", fromlist=["twin_routes"]).twin_routes(route),
     ]

@@ -101,7 +101,7 @@ def run(args) -> int:
     base = Path(os.getcwd())
     if args.json:
         print(json.dumps({"summary": summary_line(reports), "ok": all(r.ok for r in reports),
-                          "pairs": [r.to_json(base) for r in reports]}, indent=2))
+                          "text": render_text(reports, base), "pairs": [r.to_json(base) for r in reports]}, indent=2))
     elif args.quiet:
         print(summary_line(reports))
     else:

@@ -141,6 +141,9 @@ def _item(data: dict) -> Item:
     for mime in IMAGE_TYPES:
         if mime in data:
             return Item("image", [], f"{mime}{_image_size(mime, data[mime])}")
+    for mime in ("application/javascript", "application/vnd.jupyter.widget-view+json"):
+        if mime in data:
+            return Item("other", [], mime)
     forms: list[str] = []
     markup = _text(data.get("text/html", ""))
     markdown = _text(data.get("text/markdown", ""))
@@ -329,7 +332,7 @@ def magics_of(notebook_cells: list[dict], marimo_text: str) -> list[dict]:
             elif stripped in marimo_lines:
                 treatment = "kept as is by marimo convert: not Python, the marimo cell fails"
             else:
-                treatment = "dropped or rewritten by marimo convert"
+                treatment = "dropped or rewritten by marimo convert" if stripped not in marimo_text else "kept by marimo convert"
             found.append({"cell": code_index, "line": stripped[:100], "treatment": treatment})
     return found
 
