@@ -65,13 +65,30 @@ def time_bare_marimo(root: Path, timeout: float = 60) -> float:
             proc.wait()
 
 
-def tab_once(server: Jupyter, timeline: list[dict] | None = None, path: str = "marimo/") -> float:
+def tab_once(
+    server: Jupyter, timeline: list[dict] | None = None, path: str = "marimo/", memory: list[dict] | None = None
+) -> float:
     with server:
         at = harness.boottime(), time.time()
         elapsed = time_marimo_tab(server, path)
         if timeline is not None:
             timeline.append(where_the_time_went(server, *at, elapsed))
+        if memory is not None:
+            memory.append(launcher_memory(server))
         return elapsed
+
+
+def launcher_memory(server: Jupyter) -> dict:
+    """The launcher's and its guard's memory, once marimo is up (what each user pays for them)."""
+    out = {}
+    for state_file in (server.state_dir / "run").glob("launch-[0-9]*.json"):
+        facts = json.loads(state_file.read_text())
+        for name in ("launcher", "guard"):
+            pid = facts.get(f"{name}_pid")
+            if pid:
+                out[f"{name}_rss_mb"] = harness.rss_bytes(pid) / 1e6
+                out[f"{name}_pss_mb"] = harness.pss_bytes(pid) / 1e6
+    return out
 
 
 def where_the_time_went(server: Jupyter, boot0: float, wall0: float, elapsed: float) -> dict:
@@ -153,12 +170,13 @@ def run(ctx: Context) -> None:
     kinds = ("floor", "cold", "warm", "warm_notebook", "warm_many", "peer", "crowd_bare", "crowd")
     times: dict[str, list[float]] = {k: [] for k in kinds}
     timelines: dict[str, list[dict]] = {"warm": [], "peer": []}
+    memory: list[dict] = []
     for i in range(ctx.repeat):
         harness.log(f"launch: repetition {i + 1}/{ctx.repeat}")
         state = ctx.work / f"launch-state-{i}"
         times["floor"].append(time_bare_marimo(one_root))
         times["cold"].append(tab_once(ctx.our_server(one_root, state)))
-        times["warm"].append(tab_once(ctx.our_server(one_root, state), timelines["warm"]))
+        times["warm"].append(tab_once(ctx.our_server(one_root, state), timelines["warm"], memory=memory))
         times["warm_notebook"].append(tab_once(ctx.our_server(one_root, state), path="marimo/?file=notebook_00.py"))
         times["warm_many"].append(tab_once(ctx.our_server(many_root, state)))
         times["peer"].append(tab_once(ctx.peer_server(one_root), timelines["peer"]))
@@ -178,6 +196,16 @@ def run(ctx: Context) -> None:
     fig.add("peer", "peer, warm (marimo not running)", "s", times["peer"], ref="floor")
     fig.add("crowd_bare", f"{crowd} bare marimo started at once: the slowest until /health", "s", times["crowd_bare"])
     fig.add("crowd", f"{crowd} Jupyter servers opening marimo at once: the slowest page", "s", times["crowd"], ref="crowd_bare")
+
+    memory_fig = ctx.report.figure("launcher memory", "the launcher and its guard, per user, with marimo running")
+    for key, label in (
+        ("launcher_rss_mb", "launcher, resident"),
+        ("launcher_pss_mb", "launcher, proportional (shared pages split)"),
+        ("guard_pss_mb", "guard (forked from the launcher), proportional"),
+    ):
+        values = [m[key] for m in memory if key in m]
+        if values:
+            memory_fig.add(key, label, "MB", values)
 
     warm, floor, peer, cold = (fig.series[k].median for k in ("warm", "floor", "peer", "cold"))
     notebook = fig.series["warm_notebook"].median

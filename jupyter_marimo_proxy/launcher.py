@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     layout = StateLayout(Path(spec.state_dir))
     for folder in (layout.root, layout.run_dir, layout.log_dir):
         private_dir(folder)
-    guard = GroupGuard.fork()  # before any thread exists
+    guard = GroupGuard.fork(label=spec.state_dir)  # before any thread exists
     return asyncio.run(Launcher(spec, guard, user_umask).run())
 
 
