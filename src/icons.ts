@@ -2,6 +2,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import marimoSvgstr from '../style/icons/marimo.svg';
 import marimoUnavailableSvgstr from '../style/icons/marimo-unavailable.svg';
+import marimoNotebookSvgstr from '../style/icons/marimo-notebook.svg';
 import packageSvgstr from '../style/icons/package.svg';
 
 /**
@@ -31,4 +32,10 @@ export function iconDataUrl(icon: LabIcon): string {
 export const packageInstallIcon = new LabIcon({
   name: 'jupyter-marimo-proxy:package-install',
   svgstr: packageSvgstr
+});
+
+/** The marimo icon with a plus: a new marimo notebook (Launcher, File > New). */
+export const marimoNotebookIcon = new LabIcon({
+  name: 'jupyter-marimo-proxy:marimo-notebook',
+  svgstr: marimoNotebookSvgstr
 });

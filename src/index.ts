@@ -27,7 +27,8 @@ import {
 } from './tokens';
 import { marimoTabUrl } from './urls';
 
-const CAPTION = 'Open the marimo editor in a JupyterLab tab';
+const CAPTION =
+  'Open marimo’s home (your notebooks and running sessions) in a JupyterLab tab';
 
 /** Launcher placement: the Notebook section, after the kernels' notebooks. */
 const LAUNCHER_CATEGORY = 'Notebook';
@@ -102,7 +103,7 @@ function activate(
   };
 
   commands.addCommand(CommandIDs.open, {
-    label: args => ((args as IOpenArgs).isPalette ? 'Open marimo' : 'Marimo'),
+    label: args => ((args as IOpenArgs).isPalette ? 'Open marimo' : 'marimo'),
     caption: () =>
       lastCheck && lastCheck.kind !== 'ok'
         ? `${CAPTION}. ${lastCheck.title}.`

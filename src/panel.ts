@@ -7,10 +7,58 @@ import {
 import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { IDisposable } from '@lumino/disposable';
+
 import { errorMessage } from './errors';
 import { marimoIcon } from './icons';
+import {
+  frameContent,
+  FrameContent,
+  importantLines,
+  settingFor
+} from './notebooks/frame';
 import { fetchStatus } from './status';
 import { IStatusCheck, MARIMO_WIDGET_ID } from './tokens';
+
+/** How often the panel looks whether marimo's page has arrived (ms). */
+const FRAME_POLL = 200;
+
+/**
+ * What the extension does to every marimo frame, whichever tab holds it
+ * (home, notebook, app): set up by the plugins (theme, links, recovery).
+ */
+export interface IFrameHooks {
+  /** The URL to load instead of `url` (e.g. with marimo's theme). */
+  url?(url: string): string;
+  /** After each load event of the frame. */
+  loaded?(iframe: HTMLIFrameElement, panel: MarimoPanel): void;
+  /** Once marimo's page has rendered in a new frame. */
+  ready?(iframe: HTMLIFrameElement, panel: MarimoPanel): void;
+}
+
+const frameHooks = new Set<IFrameHooks>();
+
+/** Apply `hooks` to every marimo frame from now on. */
+export function addFrameHooks(hooks: IFrameHooks): IDisposable {
+  frameHooks.add(hooks);
+  let disposed = false;
+  return {
+    get isDisposed() {
+      return disposed;
+    },
+    dispose: () => {
+      disposed = true;
+      frameHooks.delete(hooks);
+    }
+  };
+}
+
+/** Every frame of every open marimo panel (theme changes apply to all). */
+export function allMarimoFrames(): HTMLIFrameElement[] {
+  return Array.from(
+    document.querySelectorAll<HTMLIFrameElement>('iframe.jp-MarimoProxy-frame')
+  );
+}
 
 /**
  * Sandbox exceptions for the marimo iframe. marimo's page calls its own
@@ -139,25 +187,147 @@ export class MarimoPanel extends Panel {
     super.dispose();
   }
 
+  /** The frame showing marimo, if any. */
+  get iframe(): HTMLIFrameElement | null {
+    return this.node.querySelector('iframe.jp-MarimoProxy-frame');
+  }
+
+  /** Whether marimo's page has rendered in the current frame. */
+  get frameReady(): boolean {
+    return this._frameReady;
+  }
+
+  /** The jupyter-server-proxy route the frame is on (`marimo`, `marimo-apps`). */
+  get route(): string {
+    const match = /\/(marimo(?:-apps)?)\/(?:\?|$)/.exec(this._url);
+    return match ? match[1] : 'marimo';
+  }
+
+  /** Which start of marimo the frame was loaded from (set by the recovery watcher). */
+  instance: string | null = null;
+
+  /**
+   * marimo went away under the frame: reload when it is back (`running`),
+   * else say in one line what happened, with a button to start it again.
+   */
+  reconnect(state: string, error: string | null = null): void {
+    if (state === 'running') {
+      void this.refresh();
+      return;
+    }
+    if (this.node.querySelector('.jp-MarimoProxy-notice')) {
+      return;
+    }
+    const text =
+      state === 'failed'
+        ? `marimo stopped and could not start again${error ? `: ${error}` : '.'}`
+        : state === 'idle'
+          ? 'marimo stopped after being idle.'
+          : 'marimo has stopped.';
+    const notice = createNotice(text, 'Start marimo again', () => void this.refresh());
+    this.insertWidget(0, notice);
+  }
+
   private _render(check: IStatusCheck): void {
     if (check.kind === 'ok') {
       const children: Widget[] = [];
       if (check.warnings.length) {
         children.push(createWarnings(check.warnings));
       }
-      const frame = createFrame(this._url, this._frameTitle);
-      children.push(frame);
-      const iframe = frame.node.querySelector('iframe');
-      if (iframe && this._onFrame) {
-        this._onFrame(iframe);
+      let url = this._url;
+      for (const hooks of frameHooks) {
+        url = hooks.url ? hooks.url(url) : url;
       }
+      const frame = createFrame(url, this._frameTitle);
+      children.push(frame);
+      const firstUse = check.status ? !check.status.venv.exists : false;
+      const starting = createStarting(firstUse);
+      children.push(starting);
+      const iframe = frame.node.querySelector('iframe');
+      if (iframe) {
+        iframe.addEventListener('load', () => {
+          for (const hooks of frameHooks) {
+            hooks.loaded?.(iframe, this);
+          }
+        });
+        if (this._onFrame) {
+          this._onFrame(iframe);
+        }
+      }
+      this._frameReady = false;
       this._show('ok', children);
+      if (iframe) {
+        void this._watchFrame(iframe, starting, this._generation);
+      }
       return;
     }
     const retryLabel = check.kind === 'missing' ? 'Check again' : 'Retry';
     this._show(check.kind, [
       createMessage(check, retryLabel, () => void this.refresh())
     ]);
+  }
+
+  /**
+   * Keep "Starting marimo…" (with the time elapsed) over the frame until
+   * marimo's page has rendered; the launcher's failure page becomes our
+   * own message, in JupyterLab's look, with a Retry button.
+   */
+  private async _watchFrame(
+    iframe: HTMLIFrameElement,
+    starting: Widget,
+    generation: number
+  ): Promise<void> {
+    const started = Date.now();
+    const label = starting.node.querySelector('.jp-MarimoProxy-elapsed');
+    let content: FrameContent = { kind: 'loading' };
+    while (generation === this._generation && !this.isDisposed) {
+      content = frameContent(iframe);
+      if (content.kind !== 'loading') {
+        break;
+      }
+      if (label) {
+        const seconds = Math.floor((Date.now() - started) / 1000);
+        label.textContent = seconds >= 1 ? `${seconds} s` : '';
+      }
+      await new Promise(resolve => setTimeout(resolve, FRAME_POLL));
+    }
+    if (generation !== this._generation || this.isDisposed) {
+      return;
+    }
+    if (content.kind === 'failed') {
+      const setting = settingFor(content.error);
+      this._show('failing', [
+        createMessage(
+          {
+            kind: 'failing',
+            title: 'marimo could not start',
+            message:
+              `${content.error.trim()} If this keeps happening, check the ` +
+              `setting \`${setting}\` in the Jupyter server's configuration.`,
+            detail: importantLines(content.log) || null,
+            warnings: [],
+            httpStatus: 503,
+            status: null
+          },
+          'Retry',
+          () => void this.refresh()
+        )
+      ]);
+      return;
+    }
+    starting.dispose();
+    if (content.kind === 'marimo') {
+      this._frameReady = true;
+      for (const hooks of frameHooks) {
+        hooks.ready?.(iframe, this);
+      }
+      this._frameShown.emit(iframe);
+    }
+  }
+
+  /** Emitted when marimo's page has rendered in a new frame. */
+  get frameShown(): ISignal<this, HTMLIFrameElement> {
+    return this._frameShown;
   }
 
   private _show(state: PanelState, children: Widget[]): void {
@@ -182,6 +352,8 @@ export class MarimoPanel extends Panel {
   private _state: PanelState = 'checking';
   private _generation = 0;
   private _statusChecked = new Signal<this, IStatusCheck>(this);
+  private _frameShown = new Signal<this, HTMLIFrameElement>(this);
+  private _frameReady = false;
 }
 
 export namespace MarimoPanel {
@@ -273,6 +445,44 @@ function createFrame(url: string, title: string): IFrame {
   }
   frame.url = url;
   return frame;
+}
+
+/**
+ * "Starting marimo…" over the frame while marimo's page is on its way:
+ * the launcher holds the request while marimo starts, so the frame stays
+ * blank until then.
+ */
+function createStarting(firstUse: boolean): Widget {
+  const widget = new Widget();
+  widget.addClass('jp-MarimoProxy-starting');
+  widget.node.setAttribute('role', 'status');
+  const text = document.createElement('p');
+  text.className = 'jp-MarimoProxy-messageText';
+  text.textContent = firstUse
+    ? 'Starting marimo… (first use: creating its Python environment)'
+    : 'Starting marimo…';
+  const elapsed = document.createElement('span');
+  elapsed.className = 'jp-MarimoProxy-elapsed';
+  const spinner = document.createElement('div');
+  spinner.className = 'jp-MarimoProxy-spinner';
+  widget.node.append(spinner, text, elapsed);
+  return widget;
+}
+
+/** One line over the frame saying what happened, with one button. */
+function createNotice(text: string, label: string, onClick: () => void): Widget {
+  const widget = new Widget();
+  widget.addClass('jp-MarimoProxy-notice');
+  widget.node.setAttribute('role', 'alert');
+  const line = document.createElement('span');
+  line.textContent = text;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'jp-Button jp-mod-styled jp-mod-accept';
+  button.textContent = label;
+  button.addEventListener('click', onClick);
+  widget.node.append(line, button);
+  return widget;
 }
 
 function createChecking(): Widget {

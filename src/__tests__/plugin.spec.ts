@@ -82,7 +82,7 @@ describe(PLUGIN_ID, () => {
     });
     expect(items[0].options.kernelIconUrl).toMatch(/^data:image\/svg\+xml,/);
     expect(app.commands.label(CommandIDs.open, items[0].options.args)).toBe(
-      'Marimo'
+      'marimo'
     );
 
     expect(palette.addItem).toHaveBeenCalledWith(
@@ -93,7 +93,7 @@ describe(PLUGIN_ID, () => {
       'Open marimo'
     );
     expect(app.commands.caption(CommandIDs.open, {})).toBe(
-      'Open the marimo editor in a JupyterLab tab'
+      'Open marimo’s home (your notebooks and running sessions) in a JupyterLab tab'
     );
 
     expect(restorer.restore).toHaveBeenCalledTimes(1);
@@ -153,7 +153,7 @@ describe(PLUGIN_ID, () => {
       items[0].options.kernelIconUrl
     );
     expect(app.commands.label(CommandIDs.open, items[1].options.args)).toBe(
-      'Marimo'
+      'marimo'
     );
     expect(app.commands.caption(CommandIDs.open, {})).toContain('not enabled');
 

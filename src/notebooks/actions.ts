@@ -41,6 +41,8 @@ export interface INotebookHost {
   openApp(path: string, url: string): unknown;
   /** Show what the server wrote in the file browser. */
   refreshFileBrowser(): Promise<void>;
+  /** Called with what `openInMarimo` opened for a new notebook. */
+  afterCreate?(opened: unknown): void;
 }
 
 export class NotebookActions {
@@ -132,7 +134,8 @@ export class NotebookActions {
       return null;
     }
     await this._host.refreshFileBrowser();
-    await this._host.openInMarimo(written.path);
+    const opened = await this._host.openInMarimo(written.path);
+    this._host.afterCreate?.(opened);
     return written.path;
   }
 

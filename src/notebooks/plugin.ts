@@ -16,7 +16,16 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  IThemeManager,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { DocumentWidget } from '@jupyterlab/docregistry';
+import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
+import { IRunningSessionManagers } from '@jupyterlab/running';
 import {
   FileBrowser,
   IDefaultFileBrowser,
@@ -24,7 +33,18 @@ import {
 } from '@jupyterlab/filebrowser';
 import { Widget } from '@lumino/widgets';
 
-import { marimoIcon } from '../icons';
+import { iconDataUrl, marimoIcon, marimoNotebookIcon } from '../icons';
+import { addFrameHooks, allMarimoFrames, MarimoPanel } from '../panel';
+import {
+  applyTheme,
+  classifyMarimoUrl,
+  focusFirstEmptyCell,
+  hookNewWindows,
+  MarimoTheme,
+  withTheme
+} from './frame';
+import { RecoveryWatcher } from './recovery';
+import { MarimoRunningManager } from './running';
 import { IPackagesModel } from '../packages/plugin';
 import { PackagesModel } from '../packages/model';
 import {
@@ -67,10 +87,20 @@ export const notebooksPlugin: JupyterFrontEndPlugin<void> = {
     IDefaultFileBrowser,
     ICommandPalette,
     ILayoutRestorer,
-    IPackagesModel
+    IPackagesModel,
+    ILauncher,
+    IMainMenu,
+    IRunningSessionManagers,
+    IThemeManager
   ],
   activate
 };
+
+/**
+ * The new-notebook tile: in the Launcher's Notebook section, just before
+ * the "marimo" tile (marimo's home, rank 10), as a family.
+ */
+const NEW_NOTEBOOK_RANK = 9;
 
 /** Which files a command acts on, by contents path. */
 export const APPLIES_TO: Record<string, (path: string) => boolean> = {
@@ -87,7 +117,11 @@ function activate(
   defaultBrowser: FileBrowser | null,
   palette: ICommandPalette | null,
   restorer: ILayoutRestorer | null,
-  packages: PackagesModel | null
+  packages: PackagesModel | null,
+  launcher: ILauncher | null = null,
+  mainMenu: IMainMenu | null = null,
+  runningManagers: IRunningSessionManagers | null = null,
+  themeManager: IThemeManager | null = null
 ): void {
   const { commands, shell, docRegistry } = app;
   const api = new NotebooksAPI();
@@ -138,6 +172,30 @@ function activate(
     }
   };
   const actions = new NotebookActions(api, host);
+
+  // A new notebook is ready to type in: the cursor goes to its empty cell.
+  host.afterCreate = opened => {
+    const content =
+      opened instanceof DocumentWidget ? opened.content : null;
+    if (!(content instanceof MarimoPanel)) {
+      return;
+    }
+    const focus = (): void => {
+      const iframe = content.iframe;
+      if (iframe) {
+        void focusFirstEmptyCell(iframe);
+      }
+    };
+    if (content.frameReady) {
+      focus();
+    } else {
+      const once = (): void => {
+        content.frameShown.disconnect(once);
+        focus();
+      };
+      content.frameShown.connect(once);
+    }
+  };
 
   const target = selectTarget(app, currentBrowser, localPath);
 
@@ -200,11 +258,119 @@ function activate(
   }
 
   commands.addCommand(CommandIDs.newNotebook, {
-    label: 'New marimo notebook',
+    label: args =>
+      args.isLauncher || args.isMenu ? 'marimo notebook' : 'New marimo notebook',
     caption: 'Create a marimo notebook in this folder and open it in marimo',
-    icon: marimoIcon,
-    execute: args => actions.create(target.directory(args))
+    icon: args =>
+      args.isLauncher || args.isMenu ? marimoNotebookIcon : marimoIcon,
+    execute: args =>
+      actions.create(
+        // The Launcher passes its folder (the file browser's, when opened).
+        typeof args.cwd === 'string' && !args.directory
+          ? localPath(args.cwd)
+          : target.directory(args)
+      )
   });
+  if (launcher) {
+    launcher.add({
+      command: CommandIDs.newNotebook,
+      category: 'Notebook',
+      rank: NEW_NOTEBOOK_RANK,
+      args: { isLauncher: true },
+      kernelIconUrl: iconDataUrl(marimoNotebookIcon)
+    });
+  }
+  if (mainMenu) {
+    mainMenu.fileMenu.newMenu.addItem({
+      command: CommandIDs.newNotebook,
+      args: { isMenu: true },
+      // After JupyterLab's "Notebook" and "Console".
+      rank: 2.5
+    });
+  }
+
+  // Every marimo frame: JupyterLab's theme, marimo's links kept in Lab
+  // tabs, and recovery after marimo restarts.
+  const theme = (): MarimoTheme | null => {
+    const name = themeManager?.theme;
+    if (!themeManager || !name) {
+      return null;
+    }
+    return themeManager.isLight(name) ? 'light' : 'dark';
+  };
+  const baseUrlPath = new URL(PageConfig.getBaseUrl(), window.location.href)
+    .pathname;
+  const openTarget = (
+    href: string,
+    base: string,
+    panel: MarimoPanel
+  ): boolean => {
+    const rootDir = panel.lastCheck?.status?.root_dir ?? null;
+    const found = classifyMarimoUrl(href, base, baseUrlPath, rootDir);
+    if (!found) {
+      return false;
+    }
+    switch (found.kind) {
+      case 'home':
+        void commands.execute(CommandIDs.open, { target: 'tab' });
+        break;
+      case 'new':
+        void actions.create(target.directory({}));
+        break;
+      case 'file':
+        void host.openInMarimo(found.path);
+        break;
+      case 'app':
+        void actions.runAsApp(found.path);
+        break;
+    }
+    return true;
+  };
+  const watcher = new RecoveryWatcher();
+  addFrameHooks({
+    url: url => withTheme(url, theme()),
+    loaded: (iframe, panel) => {
+      applyTheme(iframe, theme());
+      hookNewWindows(iframe, (href, base) => openTarget(href, base, panel));
+    },
+    ready: (iframe, panel) => {
+      applyTheme(iframe, theme());
+      void watcher.track(panel);
+    }
+  });
+  themeManager?.themeChanged.connect(() => {
+    allMarimoFrames().forEach(iframe => applyTheme(iframe, theme()));
+  });
+
+  if (runningManagers) {
+    const manager = new MarimoRunningManager({
+      icon: marimoIcon,
+      openNotebook: path => void host.openInMarimo(path),
+      apps: () => {
+        const apps: {
+          path: string;
+          open: () => void;
+          close: () => void;
+        }[] = [];
+        appTracker.forEach(tab =>
+          apps.push({
+            path: tab.path,
+            open: () => shell.activateById(tab.id),
+            close: () => tab.close()
+          })
+        );
+        return apps;
+      },
+      // marimo names files relative to its root, which is Jupyter's.
+      rootDir: () => null
+    });
+    runningManagers.add(manager);
+    appTracker.widgetAdded.connect((_, tab) => {
+      void manager.refreshRunning();
+      tab.disposed.connect(() => void manager.refreshRunning());
+    });
+    void manager.refreshRunning();
+  }
 
   const contextItems = [
     CommandIDs.openNotebook,

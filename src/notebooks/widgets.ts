@@ -23,7 +23,6 @@ import { marimoIcon } from '../icons';
 import { addMarimoToolbar, MarimoPanel } from '../panel';
 import { IStatusCheck } from '../tokens';
 import { NotebooksAPI } from './api';
-import { runWhenReady } from './autorun';
 import {
   appTabTitle,
   basename,
@@ -136,7 +135,6 @@ export class MarimoAppTab extends MainAreaWidget<MarimoPanel> {
         : () => options.api.notebookUrl(options.path, 'app'),
       checkStatus: options.checkStatus,
       frameTitle: `marimo app: ${basename(options.path)}`,
-      onFrame: iframe => void runWhenReady(iframe),
       locateFailedTitle: `marimo cannot run ${basename(options.path)}`
     });
     super({ content });
