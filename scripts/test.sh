@@ -18,6 +18,9 @@ fi
 bash scripts/setup.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 
+echo; echo "==> Twin notebooks of demo/ in step and computing the same (twins --check)"
+JUPYTER_MARIMO_PROXY_STATE_DIR="$(mktemp -d)" python -m jupyter_marimo_proxy twins demo --check --quiet 2>/dev/null
+
 echo; echo "==> Python tests (pytest)"
 python -m pytest -ra
 echo; echo "==> Benchmarks, smoke run (one repetition, small sizes; no goal is asserted)"; python -m benchmarks --smoke

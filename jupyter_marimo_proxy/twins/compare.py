@@ -216,8 +216,27 @@ def _same_item(a: Item, b: Item, rtol: float, atol: float) -> bool:
 
 
 def _normalise_source(source: str) -> str:
-    lines = [line.strip() for line in source.splitlines()]
-    return "\n".join(line for line in lines if line and not line.startswith("#"))
+    """For matching: comments dropped, but magics that marimo's convert commented
+    out (``# %time ...``, ``#! ls`` and its subprocess call) read as they were."""
+    kept: list[str] = []
+    after_shell = False
+    for line in (line.strip() for line in source.splitlines()):
+        if after_shell and line.startswith(("subprocess.call(", "subprocess.run(")):
+            after_shell = False
+            continue
+        after_shell = line.startswith("#! ")
+        if after_shell:
+            kept.append("!" + line[3:])
+        elif line.startswith(("# %", "#%")):
+            kept.append(line.lstrip("# "))
+        elif line and not line.startswith("#"):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def magic_only(source: str) -> bool:
+    lines = [line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return bool(lines) and (lines[0].strip().startswith("%%") or all(_MAGIC.search(line) for line in lines))
 
 
 def align(left: list[str], right: list[str]) -> list[tuple[int | None, int | None]]:
@@ -271,6 +290,11 @@ def compare_cell(left: CellOutputs | None, right: CellOutputs | None, rtol: floa
     for name, side in sides:
         if side:
             not_compared += [f"{name}: {item.label}" for item in side.items if item.kind == "other"]
+    if left is not None and magic_only(left.source) and not (right and right.error):
+        for name, side in sides:
+            if side and (side.stdout.strip() or any(i.kind != "other" for i in side.items)):
+                not_compared.append(f"{name}: output of magics or shell escapes, which marimo's convert rewrites or drops")
+        return ("not-compared" if not_compared else "no-output"), differences, not_compared
     if left is None or right is None:
         present = left or right
         name = "notebook" if left else "marimo"
