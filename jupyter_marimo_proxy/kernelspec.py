@@ -25,6 +25,7 @@ def write_kernelspec(layout: StateLayout) -> Path:
     The venv keeps its path when it is rebuilt, so the spec stays valid; the
     kernel fails with a clear message only while no venv exists yet.
     """
+    layout.ensure()  # the state dir itself private before anything is put in it
     folder = private_dir(kernels_dir(layout) / KERNEL_NAME)
     private_dir(kernels_dir(layout))
     spec = {
