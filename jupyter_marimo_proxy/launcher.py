@@ -51,9 +51,11 @@ LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 5.0
 HEALTH_POLL_SECONDS = 0.05
 PARENT_POLL_SECONDS = 0.5
-# A request that was built with the previous secret just before a restart
-# still gets through for this long (it is rewritten to the new one).
-PREVIOUS_SECRET_GRACE_SECONDS = 10.0
+# A request that Jupyter built with the previous secret a moment before a start
+# rotated it still gets through for this long (it is rewritten to the new
+# one). Jupyter re-reads the secret file on every request, so the window only
+# covers requests already on their way.
+PREVIOUS_SECRET_GRACE_SECONDS = 3.0
 SECRET_ENV = "JUPYTER_MARIMO_PROXY_LAUNCH_SECRET"
 
 EXIT_STOPPED = 0

@@ -1,11 +1,14 @@
-"""A tiny forked watcher that ends marimo's process group if the launcher dies.
+"""A tiny watcher that ends marimo's process group if the launcher dies.
 
 marimo gets SIGTERM when the launcher dies (PR_SET_PDEATHSIG), but what marimo
 started (kernels, multiprocessing's resource tracker, which ignores SIGTERM)
-can outlive it. The guard is forked before the launcher starts any thread, in
-a session of its own (a signal to Jupyter's process group does not reach it),
+can outlive it. The guard is started before the launcher has any thread, in a
+session of its own (a signal to Jupyter's process group does not reach it),
 and learns marimo's process group through a pipe. When the pipe closes, the
 launcher is gone, however it went: the guard ends the group it last heard of.
+
+``end_group`` does the same from Python, for the next start's clean-up of
+what a kill of everything at once left behind.
 """
 
 from __future__ import annotations
