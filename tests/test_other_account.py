@@ -218,8 +218,8 @@ def relaunched(server: JupyterServer, old_pid: int) -> dict:
 
 
 # A request built with the previous secret just before a restart may still pass for
-# a few seconds (the launcher allows 10); after that the old secret is worthless.
-OLD_SECRET_GRACE = 20.0
+# a few seconds (the launcher allows 3); after that the old secret is worthless.
+OLD_SECRET_GRACE = 8.0
 
 
 def old_secret_expires(port: int, old: str) -> None:
