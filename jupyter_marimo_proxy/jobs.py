@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import AsyncContextManager
 
+from .launch.scrub import scrub
+
 
 class JobState(str, Enum):
     QUEUED = "queued"
@@ -275,7 +277,8 @@ class JobQueue:
     # -- bookkeeping --------------------------------------------------------
 
     def _append(self, job: Job, line: str) -> None:
-        job.log.append(line)
+        # The log reaches the browser: index credentials in a URL and the like are masked.
+        job.log.append(scrub(line))
         self._notify()
 
     def _finish(self, job: Job, state: JobState, code: int | None, message: str) -> None:

@@ -113,3 +113,15 @@ def test_launcher_command_ignores_the_working_directory(tmp_path):
     result = subprocess.run(launcher_command(), cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert not (tmp_path / "PWNED").exists()
     assert "usage: python -m jupyter_marimo_proxy.launcher" in result.stderr
+
+
+def test_scrub_masks_secrets_and_secret_shaped_text():
+    from jupyter_marimo_proxy.launch.scrub import scrub
+
+    secret = "Zq8vJXl3mN0pQr7sT1uVw2xYz4AbCdEf"
+    assert secret not in scrub(f"starting with {secret} in the middle", [secret])
+    assert scrub("URL: http://localhost:1/marimo?access_token=abc123") == "URL: http://localhost:1/marimo?access_token=[hidden]"
+    assert scrub("--index-url https://alice:pw@example.org/simple") == "--index-url https://[hidden]@example.org/simple"
+    assert scrub("Authorization: Bearer abcdefghijklmnop") == "Authorization: Bearer [hidden]"
+    ordinary = "Installed requests 2.32.3 (token bucket of size 5)"
+    assert scrub(ordinary) == ordinary

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 MASK = "[hidden]"
 _SECRET_SHAPED = re.compile(
     r"(?P<key>(?:access_token|token|password|secret)=)[^\s&\"'<>]+"
-    r"|(?P<scheme>(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{12,}",
+    r"|(?P<scheme>(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{12,}"
+    # Credentials in a URL (an index URL with user:password@ in it).
+    r"|(?P<url>[a-z][a-z0-9+.-]*://)[^\s/@:]+:[^\s/@]+@",
     re.IGNORECASE,
 )
 
@@ -21,4 +23,9 @@ def scrub(text: str, known_secrets: Iterable[str] = ()) -> str:
     for secret in known_secrets:
         if secret:
             text = text.replace(secret, MASK)
-    return _SECRET_SHAPED.sub(lambda m: (m.group("key") or m.group("scheme")) + MASK, text)
+    def mask(match: re.Match) -> str:
+        if match.group("url"):
+            return match.group("url") + MASK + "@"
+        return (match.group("key") or match.group("scheme")) + MASK
+
+    return _SECRET_SHAPED.sub(mask, text)
