@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Enum, Float, List, Unicode, default
+from traitlets import Bool, Enum, Float, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 # A container mounts its persistent volume somewhere of its own choosing; an
 # environment variable lets it point us there without writing Jupyter config.
 STATE_DIR_ENV = "JUPYTER_MARIMO_PROXY_STATE_DIR"
+
+LIST_SETTINGS = ("extra_index_urls", "find_links", "extra_marimo_args")
+
+
+def unpack_list_setting(name: str, value: list) -> list[str]:
+    """A list setting as a list of strings.
+
+    On Jupyter's command line a setting of a class Jupyter does not know
+    (``--MarimoProxy.extra_marimo_args='["--watch"]'``) arrives as one string
+    holding the whole list: unpack it, as Jupyter does for its own settings.
+    Something that only looks like a list is an error naming the setting,
+    never an argument passed on as it was written.
+    """
+    items: list[str] = []
+    for item in value:
+        text = item.strip() if isinstance(item, str) else item
+        if isinstance(text, str) and (text.startswith("[") or text.endswith("]")):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                parsed = None
+            if not isinstance(parsed, (list, tuple)) or not all(isinstance(p, str) for p in parsed):
+                raise TraitError(
+                    f"c.MarimoProxy.{name}: {item!r} is not a list of strings. Write it as "
+                    f"--MarimoProxy.{name}='[\"a\", \"b\"]' on the command line, or "
+                    f"c.MarimoProxy.{name} = [\"a\", \"b\"] in a config file."
+                )
+            items.extend(parsed)
+        elif isinstance(item, str):
+            items.append(item)
+        else:
+            raise TraitError(f"c.MarimoProxy.{name}: {item!r} is not a string.")
+    return items
 
 
 class MarimoProxy(Configurable):
@@ -98,6 +132,10 @@ class MarimoProxy(Configurable):
             "running Jupyter, so marimo and its dependencies are already there."
         ),
     ).tag(config=True)
+
+    @validate(*LIST_SETTINGS)
+    def _validate_list_setting(self, proposal):
+        return unpack_list_setting(proposal["trait"].name, proposal["value"])
 
     @default("base_python")
     def _default_base_python(self) -> str:

@@ -25,6 +25,7 @@ from .notebooks import (
     export_to_ipynb,
     is_marimo_notebook,
 )
+from .manifest import load_manifest
 from .packages import list_packages
 from .paths import PathRefused, read_in_root, resolve_in_root, to_contents_path
 from .requirements_file import MAX_FILE_BYTES, parse_requirements
@@ -71,7 +72,8 @@ class PackagesHandler(JsonAPIHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         session = current_session()
-        listing = await asyncio.to_thread(list_packages, session.layout.venv_dir, session.settings.base_python)
+        requested = await asyncio.to_thread(lambda: load_manifest(session.layout.manifest).requested)
+        listing = await asyncio.to_thread(list_packages, session.layout.venv_dir, session.settings.base_python, requested)
         self.finish(json.dumps(listing))
 
     @tornado.web.authenticated
@@ -169,7 +171,7 @@ class RepairHandler(JsonAPIHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         """Rebuild the venv if it is broken and reinstall every package the manifest records."""
-        self.accepted(current_session().packages.repair("Repair asked for."))
+        self.accepted(current_session().packages.repair())
 
 
 class NotebookFileHandler(JsonAPIHandler):

@@ -141,8 +141,24 @@ async def export_to_ipynb(python: str, source: Path, overwrite: bool, root: Path
     if target.exists() and not overwrite:
         raise TargetExists(target)
     data = await _produce(python, ["export", "ipynb", source.name, "--sort", "top-down"], source, "exported.ipynb")
-    _write(root, target, data, overwrite, allow_hidden)
+    _write(root, target, on_marimo_kernel(data), overwrite, allow_hidden)
     return target
+
+
+def on_marimo_kernel(data: bytes) -> bytes:
+    """The exported notebook names the marimo venv's kernel, as JupyterLab writes it,
+    so that it opens on the venv's packages without a kernel dialog and unmodified."""
+    import json
+
+    from .kernelspec import DISPLAY_NAME, KERNEL_NAME
+
+    try:
+        notebook = json.loads(data)
+    except ValueError:
+        return data
+    metadata = notebook.setdefault("metadata", {})
+    metadata["kernelspec"] = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
+    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _write(root: Path, target: Path, data: bytes, overwrite: bool, allow_hidden: bool) -> None:

@@ -56,21 +56,95 @@ def describe_changes(
     return "; ".join(parts) if parts else unchanged
 
 
-def explain_failure(job: Job, constraints: list[str]) -> str:
-    text = "\n".join(job.log[1:])
-    what = ", ".join(job.specs)
-    pinned = {canonicalize_name(c.split("==")[0]): c for c in constraints}
-    for name, constraint in pinned.items():
+NOTHING_CHANGED = ": nothing was changed."
+
+_OPERATORS = {">=": "≥ ", "<=": "≤ ", "!=": "≠ ", "==": "", "~=": "~= ", "===": "", ">": "> ", "<": "< "}
+
+
+def _readable_specifier(text: str) -> str:
+    """``>=1.26,<2`` -> ``≥ 1.26, < 2``: how people write versions."""
+    parts = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.match(r"(===|==|>=|<=|!=|~=|>|<)\s*(.*)", part)
+        parts.append(_OPERATORS[match.group(1)] + match.group(2) if match else part)
+    return ", ".join(p for p in parts if p)
+
+
+def _installer_text(job: Job) -> str:
+    """The installer's output, without our own lines (the command, notes), one line
+    per sentence part: uv wraps its explanations over several indented lines."""
+    return "\n".join(line for line in job.log if not line.startswith("$ "))
+
+
+def _conflict_with_marimo(text: str, constraints: list[str]) -> str | None:
+    pinned = {canonicalize_name(c.split("==")[0]): c.split("==", 1)[-1] for c in constraints}
+    flat = re.sub(r"\s*\n\s*", " ", text)
+    for name, version in pinned.items():
         # uv and pip say "<package> depend(s) on <name><specifier>" for a real conflict;
         # a pinned name merely mentioned (say, not found offline) is not one.
-        if re.search(rf"depends? on {re.escape(name)}\s*[<>=!~]", text, re.IGNORECASE):
-            return (
-                f"Could not {job.kind} {what}: it needs a version of {name} other than the one marimo uses "
-                f"({constraint}). Nothing was changed."
-            )
+        pattern = rf"(?:all versions of (?P<all>[\w.-]+)|(?P<who>[\w.-]+)(?:==| )(?P<ver>[\w.+!-]+)) depends? on {re.escape(name)}\s*(?P<spec>[<>=!~][^ ,;]*(?:,[<>=!~][^ ,;]*)*)"
+        match = re.search(pattern, flat, re.IGNORECASE)
+        if match is None:
+            if re.search(rf"depends? on {re.escape(name)}\s*[<>=!~]", flat, re.IGNORECASE):
+                return f"it needs a version of {name} other than the one marimo uses ({name} {version})"
+            continue
+        who = match.group("all") or f"{match.group('who')} {match.group('ver')}"
+        needs = _readable_specifier(match.group("spec"))
+        return f"{who} needs {name} {needs}; marimo needs {name} {version}"
+    return None
+
+
+def _not_found(text: str) -> str | None:
+    flat = re.sub(r"\s*\n\s*", " ", text)
+    match = re.search(r"Because ([\w.-]+) was not found in the package registry", flat)
+    if match:
+        return f"{match.group(1)} is not on the package index"
+    match = re.search(r"Because ([\w.-]+) was not found in the provided package locations", flat)
+    if match:
+        return f"{match.group(1)} is not in the configured package locations (no index is used)"
+    match = re.search(r"Because there (?:is|are) no versions? of ([\w.-]+?)\s*([<>=!~][^ ]*?)(?: and|,|$)", flat)
+    if match:
+        return f"no version of {match.group(1)} {_readable_specifier(match.group(2))} is on the package index"
+    match = re.search(r"Because only ([\w.-]+?)([<>=!~][^ ]*) is available and you require ([\w.-]+?)([<>=!~][^ ,]*)", flat)
+    if match:
+        return (
+            f"no version of {match.group(3)} {_readable_specifier(match.group(4))} is on the package index "
+            f"(only {_readable_specifier(match.group(2))})"
+        )
+    match = re.search(r"No matching distribution found for ([\w.-]+)([^ ]*)", flat)
+    if match:
+        versions = re.search(r"\(from versions: ([^)]*)\)", flat)
+        if match.group(2) and versions and versions.group(1).strip() != "none":
+            return f"no version of {match.group(1)} {_readable_specifier(match.group(2))} is on the package index"
+        return f"{match.group(1)} is not on the package index"
+    return None
+
+
+def failure_reason(job: Job, constraints: list[str]) -> str:
+    """Why an installer run failed, in plain words, as a clause (no full stop)."""
+    text = _installer_text(job)
+    reason = _conflict_with_marimo(text, constraints) or _not_found(text)
+    if reason:
+        return reason
+    because = re.search(r"Because (.*?)(?:, we can conclude|$)", re.sub(r"\s*\n\s*", " ", text))
+    if because:
+        return "the installer found no set of versions that fits: " + because.group(1).strip().rstrip(".")
     errors = [line.strip() for line in text.splitlines() if _ERROR_LINE.match(line)]
     detail = errors[0] if errors else (text.strip().splitlines() or ["no output"])[-1]
-    return f"Could not {job.kind} {what} (exit code {job.exit_code}): {detail}"
+    detail = re.sub(r"^(?:×|error:|ERROR:)\s*", "", detail).rstrip(".:")
+    return f"the installer stopped (exit code {job.exit_code}): {detail}"
+
+
+def explain_failure(job: Job, constraints: list[str]) -> str:
+    """One sentence for a failed job: the reason, and that nothing changed (the
+    job was rolled back)."""
+    reason = failure_reason(job, constraints)
+    if reason.startswith("it needs") or reason.startswith("the installer"):
+        reason = f"Could not {job.kind} {', '.join(job.specs)}: {reason}"
+    if reason.startswith("no "):
+        reason = "N" + reason[1:]
+    return reason + NOTHING_CHANGED
 
 
 def rebuild_reason(problems: list[str]) -> str:
@@ -79,19 +153,83 @@ def rebuild_reason(problems: list[str]) -> str:
     return "; ".join(r[:1].lower() + r[1:] for r in reasons)
 
 
-def success_message(job: Job, rebuilt: list[str] | None, changes: str) -> str:
+def _listing(items: list[str], most: int = 6) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _requested_names(specs: list[str]) -> list[str]:
+    names = []
+    for spec in specs:
+        try:
+            names.append(canonicalize_name(Requirement(spec).name))
+        except Exception:  # noqa: BLE001 - a spec we cannot read is named as written
+            names.append(spec)
+    return names
+
+
+def installed_summary(specs: list[str], before: dict[str, str], after: dict[str, str]) -> tuple[str, list[str]]:
+    """("cowsay 6.1, rich 13.7 and 3 dependencies", names of specs that changed
+    nothing) for what an install added: the packages asked for, then how many
+    came with them."""
+    added = {n: v for n, v in after.items() if before.get(n) != v}
+    names = _requested_names(specs)
+    main = [f"{n} {added[n]}" for n in names if n in added]
+    unchanged = [f"{n} {after[n]}" if n in after else n for n in names if n not in added]
+    deps = [f"{n} {v}" for n, v in sorted(added.items()) if n not in names]
+    text = _listing(main)
+    if deps:
+        with_deps = f"{len(deps)} dependenc{'y' if len(deps) == 1 else 'ies'} ({_listing(deps, 4)})"
+        text = f"{text} with {with_deps}" if main else with_deps
+    return text, unchanged
+
+
+def _provided_by_base(job: Job) -> dict[str, str]:
+    """name -> version of the specs the base environment satisfied (logged by
+    ``_not_provided_by_base``), so never installed."""
+    found = {}
+    for line in job.log:
+        match = re.match(r"^(.+?): provided by the base environment \((.+)\); not installed\.$", line)
+        if match:
+            found.update({n: match.group(2) for n in _requested_names([match.group(1)])})
+    return found
+
+
+def success_message(job: Job, rebuilt: list[str] | None, before: dict[str, str], after: dict[str, str]) -> str:
+    """One sentence for a job that succeeded: what the venv gained or lost,
+    named by the packages the user asked for ("Installed cowsay 6.1")."""
     if job.kind == "repair":
         if rebuilt is not None:
             reason = rebuild_reason(rebuilt)
             venv = f"Rebuilt the venv ({reason})" if reason else "Rebuilt the venv"
         else:
             venv = "The venv was healthy"
-        packages = f"reinstalled {', '.join(job.specs)}" if job.specs else "the manifest lists no packages"
-        return f"{venv}; {packages}."
+        if not job.specs:
+            return f"{venv}; you have not installed any packages to reinstall."
+        text, unchanged = installed_summary(job.specs, before, after)
+        if not text:
+            return f"{venv} and has every package you installed ({_listing(unchanged)}): nothing was reinstalled."
+        return f"{venv}; reinstalled {text}."
     if job.kind == "bootstrap":
-        return f"Installed the requirements in {job.specs[0]}: {changes}."
-    verb = "Installed" if job.kind == "install" else "Uninstalled"
-    return f"{verb} {', '.join(job.specs)}: {changes}."
+        return f"Installed the requirements in {job.specs[0]}: {describe_changes(before, after)}."
+    if job.kind == "uninstall":
+        removed = [f"{n} {before[n]}" for n in _requested_names(job.specs) if n in before and n not in after]
+        return f"Uninstalled {_listing(removed)}" if removed else f"{', '.join(job.specs)} was not installed: nothing changed"
+    text, unchanged = installed_summary(job.specs, before, after)
+    provided = _provided_by_base(job)
+    in_base = [f"{n} {provided[n]}" for n in _requested_names(job.specs) if n in provided]
+    unchanged = [u for u in unchanged if u.split(" ")[0] not in provided]
+    already = ""
+    if in_base:
+        verb = "comes" if len(in_base) == 1 else "come"
+        already = f"{_listing(in_base)} {verb} with Jupyter's environment"
+    if unchanged:
+        already += "; " if already else ""
+        verb = "is" if len(unchanged) == 1 else "are"
+        already += f"{_listing(unchanged)} {verb} already installed"
+    if text:
+        return f"Installed {text}" + (f"; {already}" if already else "")
+    return f"{already}: nothing changed" if already else "Nothing changed"
 
 
 def no_space(job: Job, since: int = 1) -> bool:
@@ -341,7 +479,7 @@ class PackageService:
         step.log, step.exit_code = job.log[since - 1 :], code
         message = explain_failure(step, constraints)
         if changes:
-            message = message.replace(" Nothing was changed.", "") + f" The venv changed: {changes}."
+            message = message.removesuffix(NOTHING_CHANGED) + f"; the venv changed: {changes}."
         return message
 
     async def _plan_job(self, job: Job) -> JobPlan:
@@ -409,7 +547,7 @@ class PackageService:
             after = await asyncio.to_thread(self._after_success, job)
             if job.kind == "repair":
                 await asyncio.to_thread(self._record_repair, after.after, {})
-            job.message = success_message(job, rebuilt, describe_changes(before.versions, after.after))
+            job.message = success_message(job, rebuilt, before.versions, after.after)
             if after.incomplete:
                 job.message += f" Removed half-installed {', '.join(after.incomplete)}."
             return
@@ -464,7 +602,7 @@ class PackageService:
             if job.cancel_requested:
                 break
             failed[canonicalize_name(Requirement(spec).name)] = (
-                "no space left on device." if no_space(step) else explain_failure(step, constraints).split(": ", 1)[-1]
+                "no space left on device" if no_space(step) else failure_reason(step, constraints)
             )
         after = await asyncio.to_thread(rollback, self.layout.venv_dir, None)
         await asyncio.to_thread(self._record_repair, after.after, failed)

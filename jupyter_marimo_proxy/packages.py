@@ -37,9 +37,58 @@ def base_packages(base_python: str) -> dict[str, str]:
     return {name: dist.version for name, dist in _by_name(base_site_dirs(base_python)).items()}
 
 
-def list_packages(venv_dir: Path, base_python: str) -> list[dict]:
+def _required_by(dists: dict[str, Distribution]) -> dict[str, set[str]]:
+    """name -> names of the distributions (among ``dists``) that require it."""
+    environment = default_environment()
+    parents: dict[str, set[str]] = {}
+    for parent, dist in dists.items():
+        for line in dist.requires or []:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker:
+                try:
+                    # A dependency of an extra counts too: the extra was asked for if it is here.
+                    needed = requirement.marker.evaluate({**environment, "extra": ""}) or "extra" in str(requirement.marker)
+                except Exception:  # noqa: BLE001 - an odd marker is still a dependency
+                    needed = True
+                if not needed:
+                    continue
+            child = canonicalize_name(requirement.name)
+            if child in dists and child != parent:
+                parents.setdefault(child, set()).add(parent)
+    return parents
+
+
+def origins(venv_dir: Path, requested: list[str]) -> dict[str, dict]:
+    """name -> how a package of the venv got there: ``requested`` (the user asked
+    for it in the sidebar: the manifest lists it), ``dependency`` (something else
+    here requires it; ``required_by`` names what), or ``marimo`` (neither: marimo's
+    Install button, or another tool outside the sidebar)."""
+    site = venv_site_packages(venv_dir)
+    dists = _by_name([str(site)]) if site.is_dir() else {}
+    asked = set()
+    for spec in requested:
+        try:
+            asked.add(canonicalize_name(Requirement(spec).name))
+        except InvalidRequirement:
+            continue
+    parents = _required_by(dists)
+    found = {}
+    for name in dists:
+        origin = "requested" if name in asked else "dependency" if name in parents else "marimo"
+        found[name] = {"origin": origin, "required_by": sorted(parents.get(name, ()))}
+    return found
+
+
+def list_packages(venv_dir: Path, base_python: str, requested: list[str] | None = None) -> list[dict]:
     user = user_packages(venv_dir)
     listing = [{"name": n, "version": v, "source": "user"} for n, v in sorted(user.items())]
+    if requested is not None:
+        how = origins(venv_dir, requested)
+        for entry in listing:
+            entry.update(how.get(entry["name"], {"origin": "marimo", "required_by": []}))
     listing += [
         {"name": n, "version": v, "source": "base"} for n, v in sorted(base_packages(base_python).items()) if n not in user
     ]

@@ -35,8 +35,9 @@ def parse_spec(raw: object) -> Requirement:
         raise SpecError(f"{text!r} contains control characters.")
     if text.startswith("-"):
         raise SpecError(
-            f"{text!r} is an installer option. Only requirements such as 'requests' or "
-            "'pandas==2.2.3' are accepted; index settings are server configuration."
+            f"{text!r} is an installer option. Type package names with an optional version, "
+            "such as requests or pandas==2.2.3; the package index is chosen by the server's "
+            "settings (c.MarimoProxy.index_url)."
         )
     if "://" in text or text.lower().startswith(("git+", "file:", "hg+", "svn+", "bzr+")):
         raise SpecError(f"{text!r} is a URL. Only requirements from the configured package index are accepted.")
