@@ -62,6 +62,10 @@ def launcher_command(*args: str) -> list[str]:
     return [sys.executable, "-c", bootstrap, *args]
 
 
+class LaunchRefused(Exception):
+    """A launch the settings do not allow; the message says which setting to change."""
+
+
 @dataclass
 class MarimoSession:
     """One per Jupyter server: the configuration and the current launch."""
@@ -102,8 +106,19 @@ class MarimoSession:
         self._secret = secrets.token_urlsafe(32)
         self._secret_seen = None
         self._explaining = False
+        from .launch.marimo_cli import refused_extra_args
+
+        refused = refused_extra_args(list(self.settings.extra_marimo_args))
         try:
+            if refused:
+                raise LaunchRefused(
+                    f"c.MarimoProxy.extra_marimo_args contains {', '.join(refused)}, which the extension sets "
+                    "itself or keeps out (loopback, the secret, the route). Remove it from the setting."
+                )
             command = self._prepare_launch(port, base_url)
+        except LaunchRefused as error:
+            self._explaining = True
+            command = launcher_command("--explain", str(port), marimo_base_url(base_url), str(error))
         except OSError as error:
             self._explaining = True
             message = f"The state directory {self.layout.root} is not usable: {error}. Set c.MarimoProxy.state_dir or ${STATE_DIR_ENV} to a writable directory."

@@ -125,3 +125,15 @@ def test_scrub_masks_secrets_and_secret_shaped_text():
     assert scrub("Authorization: Bearer abcdefghijklmnop") == "Authorization: Bearer [hidden]"
     ordinary = "Installed requests 2.32.3 (token bucket of size 5)"
     assert scrub(ordinary) == ordinary
+
+
+def test_extra_args_that_would_weaken_the_launch_are_explained_not_passed(tmp_path):
+    from jupyter_marimo_proxy.config import MarimoProxy
+    from jupyter_marimo_proxy.session import MarimoSession
+
+    settings = MarimoProxy(state_dir=str(tmp_path / "state"), extra_marimo_args=["--host", "0.0.0.0"])
+    session = MarimoSession(settings=settings, root_dir=str(tmp_path))
+    command = session.launch_command(4321, "/")
+    assert "--explain" in command
+    assert any("extra_marimo_args contains --host" in part for part in command)
+    assert "0.0.0.0" not in " ".join(command)
