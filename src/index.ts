@@ -16,6 +16,7 @@ import { IDisposable } from '@lumino/disposable';
 import { iconDataUrl, marimoIcon, marimoUnavailableIcon } from './icons';
 import { notebooksPlugin } from './notebooks/plugin';
 import { packagesPlugin } from './packages/plugin';
+import { twinsPlugin } from './twins/plugin';
 import { createMarimoTab, MarimoPanel, openInBrowserTab } from './panel';
 import { fetchStatus } from './status';
 import {
@@ -177,5 +178,6 @@ export { notebooksPlugin, packagesPlugin };
 export default [
   plugin,
   packagesPlugin,
-  notebooksPlugin
+  notebooksPlugin,
+  twinsPlugin
 ] as JupyterFrontEndPlugin<any>[];
