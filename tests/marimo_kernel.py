@@ -45,8 +45,10 @@ class KernelSession:
     """One marimo session (one kernel) on a notebook, kept open across cell runs,
     as in a browser tab that stays open."""
 
-    def __init__(self, server: JupyterServer, notebook: str, timeout: float = 60) -> None:
+    def __init__(self, server: JupyterServer, notebook: str, timeout: float = 60, **connect_options) -> None:
         self.server = server
+        # e.g. ping_interval=None: a browser never pings, and JupyterHub's proxy counts pings as use.
+        self.connect_options = connect_options
         self.notebook = notebook
         self.timeout = timeout
         self.session_id = "s_" + uuid.uuid4().hex[:8]
@@ -57,7 +59,7 @@ class KernelSession:
         (self.server.root_dir / self.notebook).write_text(EMPTY_NOTEBOOK)
         self.token = await asyncio.to_thread(server_token, self.server, self.notebook)
         ws_url = self.server.url.replace("http://", "ws://") + f"marimo/ws?session_id={self.session_id}&file={self.notebook}"
-        self.ws = await websockets.connect(ws_url, additional_headers=self.server.auth, max_size=None)
+        self.ws = await websockets.connect(ws_url, additional_headers=self.server.auth, max_size=None, **self.connect_options)
         first = json.loads(await asyncio.wait_for(self.ws.recv(), self.timeout))
         assert first["op"] == "kernel-ready", first
         return self
