@@ -356,7 +356,7 @@ def magics_of(notebook_cells: list[dict], marimo_text: str) -> list[dict]:
             elif stripped in marimo_lines:
                 treatment = "kept as is by marimo convert: not Python, the marimo cell fails"
             else:
-                treatment = "dropped or rewritten by marimo convert" if stripped not in marimo_text else "kept by marimo convert"
+                treatment = "dropped or rewritten by marimo convert"
             found.append({"cell": code_index, "line": stripped[:100], "treatment": treatment})
     return found
 
