@@ -48,18 +48,23 @@ def escape_template(value: str) -> str:
     return value.replace("{", "{{").replace("}", "}}")
 
 
-def launcher_command(*args: str) -> list[str]:
-    """Jupyter's interpreter running the launcher, immune to the working directory.
+def module_command(module: str, *args: str) -> list[str]:
+    """Jupyter's interpreter running one of our modules, immune to the working directory.
 
-    ``python -m`` puts the working directory first on ``sys.path``, and
-    jupyter-server-proxy starts the launcher in Jupyter's (often the root): a
-    ``jupyter_marimo_proxy.py`` there would run instead. ``-P`` (3.11+) keeps it
-    out; older interpreters drop it by hand before importing anything of ours.
+    ``python -m`` puts the working directory first on ``sys.path``, and our
+    subprocesses start in Jupyter's (often the root): a ``jupyter_marimo_proxy.py``
+    there would run instead. ``-P`` (3.11+) keeps it out; older interpreters drop
+    it by hand before importing anything of ours. (Not ``-I``: that would also
+    drop a user site-packages our package may be installed in.)
     """
     if sys.version_info >= (3, 11):
-        return [sys.executable, "-P", "-m", "jupyter_marimo_proxy.launcher", *args]
-    bootstrap = "import sys; sys.path.pop(0); from jupyter_marimo_proxy.launcher import main; sys.exit(main())"
+        return [sys.executable, "-P", "-m", module, *args]
+    bootstrap = f"import sys, runpy; sys.path.pop(0); runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
     return [sys.executable, "-c", bootstrap, *args]
+
+
+def launcher_command(*args: str) -> list[str]:
+    return module_command("jupyter_marimo_proxy.launcher", *args)
 
 
 class LaunchRefused(Exception):

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 
 import tornado.web
 
 from ..handlers import NotebookFileHandler
-from ..session import current_session
+from ..session import current_session, module_command
 from ..paths import to_contents_path
 from . import discovery as d
 from .sync import mark_in_step, sync_twin
@@ -87,7 +86,7 @@ class TwinCheckHandler(TwinBaseHandler):
         await self.venv_python()
         env = dict(os.environ, JUPYTER_MARIMO_PROXY_STATE_DIR=str(session.settings.state_dir))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-m", "jupyter_marimo_proxy", "twins", str(twin.ipynb_path), "--check", "--json",
+            *module_command("jupyter_marimo_proxy", "twins", str(twin.ipynb_path), "--check", "--json"),
             cwd=str(Path(session.root_dir)), env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )
