@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path, jupyter_path
@@ -19,6 +19,27 @@ from .status import state_dir_problem
 from .venv import full_check, python_version_of
 
 LABEXTENSION = "jupyter-marimo-proxy"
+# The name jupyter-marimo-proxy on the package index belongs to another
+# project until this one is released there: never tell users to fetch it.
+REINSTALL_HINT = "pip install --force-reinstall <the jupyter_marimo_proxy wheel you built>; see the README's Install"
+PROXY_GROUP = "jupyter_serverproxy_servers"
+
+
+def marimo_proxy_entry_points() -> list[tuple[str, str]]:
+    """(distribution, target) of every installed 'marimo' jupyter-server-proxy entry point.
+
+    Read from each distribution's metadata, which works on every Python we
+    support (``entry_points(group=...)`` needs 3.10) and names the package."""
+    found = []
+    for dist in distributions():
+        try:
+            points = dist.entry_points
+        except Exception:  # a broken distribution must not stop the doctor
+            continue
+        for point in points:
+            if point.group == PROXY_GROUP and point.name == "marimo":
+                found.append((dist.metadata.get("Name") or "an unnamed package", point.value))
+    return sorted(set(found))
 
 
 @dataclass
@@ -91,16 +112,23 @@ def diagnose(settings: MarimoProxy | None = None) -> Report:
     installed, disabled = labextension_state()
     report.fact("labextension", "disabled" if disabled else ("installed" if installed else "missing"))
     if not installed:
-        report.problem("The JupyterLab extension is missing: reinstall with pip install --force-reinstall jupyter-marimo-proxy")
+        report.problem(f"The JupyterLab extension is missing: reinstall this project ({REINSTALL_HINT})")
     elif disabled:
         report.problem(f"The JupyterLab extension is disabled: jupyter labextension enable {LABEXTENSION}")
 
-    points = [p for p in entry_points(group="jupyter_serverproxy_servers") if p.name == "marimo"]
-    report.fact("proxy entry point", points[0].value if points else "missing")
-    if not points:
-        report.problem("The 'marimo' proxy entry point is missing: reinstall jupyter-marimo-proxy")
-    elif len([p for p in entry_points(group="jupyter_serverproxy_servers") if p.name == "marimo"]) > 1:
-        report.problem("Two packages register a 'marimo' proxy route: uninstall the other one (e.g. marimo-jupyter-extension)")
+    points = marimo_proxy_entry_points()
+    ours = [(dist, value) for dist, value in points if value.startswith("jupyter_marimo_proxy.")]
+    others = [(dist, value) for dist, value in points if not value.startswith("jupyter_marimo_proxy.")]
+    report.fact("proxy entry point", ours[0][1] if ours else "missing")
+    if not ours:
+        report.problem(f"The 'marimo' proxy entry point is missing: reinstall this project ({REINSTALL_HINT})")
+    for dist, value in others:
+        # jupyter-server-proxy keeps whichever 'marimo' it loads first: the
+        # route may be the other package's, without its token or our venv.
+        report.problem(
+            f"{dist} also registers the jupyter-server-proxy route 'marimo' ({value}); only one of the two "
+            f"serves {{base_url}}marimo/. Uninstall it (pip uninstall {dist}) and restart Jupyter."
+        )
 
     layout = StateLayout(Path(settings.state_dir))
     report.fact("state dir", layout.root)
