@@ -3,6 +3,8 @@ import {
   IActionFailure,
   ILogAppended,
   IRestartOutcome,
+  groupPackages,
+  NOT_RUNNING,
   NOTHING_TO_INSTALL,
   PackagesModel
 } from '../packages/model';
@@ -505,23 +507,111 @@ describe('PackagesModel', () => {
       expect(outcome.marimo?.state).toBe('failed');
     });
 
-    it('passes on why marimo cannot be restarted when it is not running (409)', async () => {
-      const message =
-        'marimo is not running; it starts when you open it from the Launcher.';
-      const server = healthyServer().on(
-        'POST',
-        'restart',
-        fails(409, { message })
-      );
+    it('says marimo is not running when it is stopped (409)', async () => {
+      const stopped = healthyStatus();
+      stopped.marimo = { ...stopped.marimo, running: false, state: 'stopped' };
+      const server = healthyServer()
+        .on('GET', 'status', () => stopped)
+        .on('POST', 'restart', fails(409, { message: 'not running' }));
       model = makeModel(server);
       const outcome = await model.restart();
       expect(outcome).toEqual({
         ok: false,
-        message,
-        marimo: null,
+        message: NOT_RUNNING,
+        marimo: stopped.marimo,
         logTail: null,
         httpStatus: 409
       });
+    });
+
+    it('gives the real reason of a failed start, not "not running" (409)', async () => {
+      const failed = healthyStatus();
+      failed.marimo = {
+        ...failed.marimo,
+        running: false,
+        state: 'failed',
+        error: 'No such option: --bogus',
+        log_tail: 'Usage: marimo edit ...'
+      };
+      const server = healthyServer()
+        .on('GET', 'status', () => failed)
+        .on('POST', 'restart', fails(409, { message: 'not running' }));
+      model = makeModel(server);
+      const outcome = await model.restart();
+      expect(outcome.ok).toBe(false);
+      expect(outcome.message).toBe(
+        'marimo failed to start: No such option: --bogus. Fix the cause, ' +
+          'then open marimo again to retry.'
+      );
+      expect(outcome.logTail).toBe('Usage: marimo edit ...');
+      expect(model.restarting).toBe(false);
+    });
+  });
+
+  describe('groupPackages', () => {
+    it('folds each dependency under the first package asked for that needs it', () => {
+      const { requested, marimo } = groupPackages([
+        {
+          name: 'a',
+          version: '1',
+          source: 'user',
+          origin: 'requested',
+          required_by: []
+        },
+        {
+          name: 'b',
+          version: '1',
+          source: 'user',
+          origin: 'requested',
+          required_by: []
+        },
+        {
+          name: 'd',
+          version: '1',
+          source: 'user',
+          origin: 'dependency',
+          required_by: ['c', 'b']
+        },
+        {
+          name: 'c',
+          version: '1',
+          source: 'user',
+          origin: 'dependency',
+          required_by: ['a']
+        },
+        {
+          name: 'm',
+          version: '1',
+          source: 'user',
+          origin: 'marimo',
+          required_by: []
+        },
+        {
+          name: 'x',
+          version: '1',
+          source: 'user',
+          origin: 'dependency',
+          required_by: ['y']
+        },
+        {
+          name: 'y',
+          version: '1',
+          source: 'user',
+          origin: 'dependency',
+          required_by: ['x']
+        },
+        { name: 'old', version: '1', source: 'user' },
+        { name: 'base', version: '1', source: 'base' }
+      ]);
+      const shape = (groups: typeof requested) =>
+        groups.map(g => [g.pkg.name, g.dependencies.map(d => d.name)]);
+      expect(shape(requested)).toEqual([
+        ['a', ['c']],
+        ['b', ['d']],
+        ['old', []],
+        ['x', ['y']]
+      ]);
+      expect(shape(marimo)).toEqual([['m', []]]);
     });
   });
 

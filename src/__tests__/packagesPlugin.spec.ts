@@ -6,11 +6,12 @@ import { Widget } from '@lumino/widgets';
 import { NotebooksAPI } from '../notebooks/api';
 import { MarimoAppTab } from '../notebooks/widgets';
 import { PackagesAPI } from '../packages/api';
-import { PackagesModel } from '../packages/model';
-import { connectNotifications } from '../packages/notify';
+import { NOT_RUNNING, PackagesModel } from '../packages/model';
+import { connectNotifications, FAILURE_AUTOCLOSE } from '../packages/notify';
 import {
   packagesPlugin,
   reloadMarimoTab,
+  SIDEBAR_CAPTION,
   SIDEBAR_RANK
 } from '../packages/plugin';
 import { PackagesSidebar } from '../packages/sidebar';
@@ -30,8 +31,11 @@ describe('connectNotifications', () => {
   afterEach(() => {
     connection?.dispose();
     model?.dispose();
+    sidebarVisible = false;
     Notification.dismiss();
   });
+
+  let sidebarVisible = false;
 
   function connect(server = healthyServer(), showSidebar = jest.fn()) {
     model = new PackagesModel({
@@ -39,7 +43,10 @@ describe('connectNotifications', () => {
       retryDelay: 0,
       idleDelay: 0
     });
-    connection = connectNotifications(model, { showSidebar });
+    connection = connectNotifications(model, {
+      showSidebar,
+      sidebarVisible: () => sidebarVisible
+    });
     return showSidebar;
   }
 
@@ -80,7 +87,8 @@ describe('connectNotifications', () => {
     expect(latest().message).toBe(
       'Could not install jmp-live (exit code 1): no match'
     );
-    expect(latest().options.autoClose).toBe(false);
+    // Long enough to read, never for good.
+    expect(latest().options.autoClose).toBe(FAILURE_AUTOCLOSE);
     const action = latest().options.actions![0];
     expect(action.label).toBe('Show log');
     action.callback(new MouseEvent('click'));
@@ -111,8 +119,11 @@ describe('connectNotifications', () => {
 
     answer.resolve(healthyStatus().marimo);
     await done;
+    // The spinner ends with the restart; one notification says how.
     expect(Notification.manager.count).toBe(1);
-    expect(latest().id).toBe(id);
+    expect(Notification.manager.notifications.some(n => n.id === id)).toBe(
+      false
+    );
     expect(latest().type).toBe('success');
     expect(latest().message).toBe(
       'marimo restarted and is ready (marimo 0.9.0).'
@@ -131,10 +142,47 @@ describe('connectNotifications', () => {
       )
     );
     await model.restart();
+    expect(Notification.manager.count).toBe(1);
     expect(latest().type).toBe('error');
-    expect(latest().message).toBe(
-      'marimo is not running; it starts when you open it from the Launcher.'
+    expect(latest().message).toBe(NOT_RUNNING);
+  });
+
+  it('never leaves "Restarting marimo…" behind, even on a failure', async () => {
+    connect(healthyServer().on('POST', 'restart', fails(500, 'boom')));
+    await model.restart();
+    expect(
+      Notification.manager.notifications.filter(n => n.type === 'in-progress')
+    ).toHaveLength(0);
+  });
+
+  it('says nothing while the sidebar shows the outcome itself', async () => {
+    sidebarVisible = true;
+    connect(
+      healthyServer()
+        .on('POST', 'packages', () => job())
+        .on('GET', 'jobs/job1', () =>
+          job({
+            state: 'failed',
+            exit_code: 1,
+            message: 'x is not on the package index'
+          })
+        )
+        .on('POST', 'restart', () => healthyStatus().marimo)
     );
+    await model.install(['x']);
+    await until(() => model.currentJob?.state === 'failed', 'the failure');
+    await model.restart();
+    expect(Notification.manager.count).toBe(0);
+  });
+
+  it('replaces the last failure instead of piling them up', async () => {
+    connect(
+      healthyServer().on('POST', 'packages', fails(400, { message: 'bad' }))
+    );
+    await model.install(['-e .']);
+    await model.install(['-e .']);
+    await model.install(['-e .']);
+    expect(Notification.manager.count).toBe(1);
   });
 });
 
@@ -197,7 +245,8 @@ describe('packagesPlugin', () => {
     expect(options).toEqual({ rank: SIDEBAR_RANK });
     expect(SIDEBAR_RANK).toBeGreaterThan(1000);
     expect(widget.id).toBe(PACKAGES_WIDGET_ID);
-    expect(widget.title.caption).toBe('Install package');
+    expect(widget.title.caption).toBe(SIDEBAR_CAPTION);
+    expect(SIDEBAR_CAPTION.startsWith('marimo packages')).toBe(true);
     expect(widget.title.icon).toBeTruthy();
     expect(restorer.add).toHaveBeenCalledWith(widget, PACKAGES_WIDGET_ID);
 
@@ -228,7 +277,17 @@ describe('packagesPlugin', () => {
     await tab.content.ready;
     const refresh = jest.spyOn(tab.content, 'refresh');
 
-    await app.commands.execute(CommandIDs.restart);
+    const restarting = app.commands.execute(CommandIDs.restart);
+    // A restart ends notebooks: it asks first, Cancel focused.
+    await until(
+      () => document.querySelector('.jp-Dialog .jp-mod-accept') !== null,
+      'the dialog'
+    );
+    const dialog = document.querySelector('.jp-Dialog')!;
+    expect(dialog.textContent).toContain('running marimo notebook');
+    expect(document.activeElement?.textContent).toBe('Cancel');
+    dialog.querySelector<HTMLButtonElement>('.jp-mod-accept')!.click();
+    await restarting;
     expect(refresh).toHaveBeenCalledTimes(1);
     expect(model.lastRestart?.ok).toBe(true);
     expect(tab.id).toBe(MARIMO_WIDGET_ID);

@@ -2,7 +2,7 @@ import { Widget } from '@lumino/widgets';
 
 import { IJob, PackagesAPI } from '../packages/api';
 import { PackagesModel } from '../packages/model';
-import { PackagesSidebar } from '../packages/sidebar';
+import { IConfirmation, PackagesSidebar } from '../packages/sidebar';
 import {
   deferred,
   fails,
@@ -15,6 +15,9 @@ import { healthyStatus } from './fixtures';
 
 describe('PackagesSidebar', () => {
   let sidebar: PackagesSidebar | null = null;
+  /** What the sidebar asked, and what the "user" answers. */
+  let questions: IConfirmation[] = [];
+  let answer = true;
 
   afterEach(() => {
     if (sidebar) {
@@ -24,16 +27,30 @@ describe('PackagesSidebar', () => {
       sidebar = null;
     }
     document.body.innerHTML = '';
+    questions = [];
+    answer = true;
   });
 
   /** Attach a sidebar on `server` and wait for its first refresh. */
-  async function open(server: FakeServer): Promise<PackagesSidebar> {
+  async function open(
+    server: FakeServer,
+    openMarimo?: () => void
+  ): Promise<PackagesSidebar> {
     const model = new PackagesModel({
-      api: new PackagesAPI(server.request),
+      api: new PackagesAPI(server.request, (endpoint, init) =>
+        server.request(`marimo/${endpoint}`, init)
+      ),
       retryDelay: 0,
       idleDelay: 0
     });
-    sidebar = new PackagesSidebar({ model });
+    sidebar = new PackagesSidebar({
+      model,
+      confirm: async question => {
+        questions.push(question);
+        return answer;
+      },
+      openMarimo
+    });
     Widget.attach(sidebar, document.body);
     await until(() => !model.loading && model.check !== null, 'first refresh');
     return sidebar;
@@ -106,7 +123,7 @@ describe('PackagesSidebar', () => {
     expect(row.textContent).toContain('1.0');
     expect(row.querySelector('.jp-MarimoPackages-uninstall')).not.toBeNull();
 
-    const details = q<HTMLDetailsElement>('details');
+    const details = q<HTMLDetailsElement>('.jp-MarimoPackages-baseSection');
     expect(details.open).toBe(false);
     expect(details.querySelector('.jp-MarimoPackages-base')).not.toBeNull();
     expect(names('jp-MarimoPackages-base')).toEqual([
@@ -177,10 +194,19 @@ describe('PackagesSidebar', () => {
       () => log.textContent!.includes('Resolved 2 packages'),
       'log lines'
     );
-    expect(log.textContent).toBe(
-      '$ uv pip install jmp-live jmp-alpha\nResolved 2 packages\n'
+    // The command is folded away; the installer's output reads first.
+    const command = q<HTMLDetailsElement>('.jp-MarimoPackages-log details');
+    expect(command.open).toBe(false);
+    expect(command.querySelector('code')!.textContent).toBe(
+      'uv pip install jmp-live jmp-alpha'
     );
-    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe('');
+    expect(q('.jp-MarimoPackages-logText').textContent).toBe(
+      'Resolved 2 packages\n'
+    );
+    // Kept until the install succeeds.
+    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe(
+      'jmp-live jmp-alpha'
+    );
     expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
       'Installing jmp-live, jmp-alpha…'
     );
@@ -193,8 +219,12 @@ describe('PackagesSidebar', () => {
       'DELETE'
     );
     await until(() => cancel.hidden, 'Cancel to go');
-    expect(q('.jp-MarimoPackages-jobMessage').textContent).toBe(
+    // One line: the outcome replaces the progress title.
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
       'Cancelled; nothing changed (already satisfied).'
+    );
+    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe(
+      'jmp-live jmp-alpha'
     );
     poll.resolve(job({ state: 'cancelled', specs: ['jmp-live', 'jmp-alpha'] }));
   });
@@ -292,9 +322,20 @@ describe('PackagesSidebar', () => {
       )
       .on('GET', 'jobs/u', () => new Promise<IJob>(() => undefined));
     await open(server);
-    q<HTMLButtonElement>(
-      '[data-package="jmp-alpha"] .jp-MarimoPackages-uninstall'
-    ).click();
+    answer = false;
+    const uninstall = (): HTMLButtonElement =>
+      q<HTMLButtonElement>(
+        '[data-package="jmp-alpha"] .jp-MarimoPackages-uninstall'
+      );
+    uninstall().click();
+    await until(() => questions.length === 1, 'the question');
+    expect(questions[0].title).toBe('Uninstall jmp-alpha 1.0?');
+    expect(questions[0].accept).toBe('Uninstall');
+    await until(() => !uninstall().disabled, 'the button back');
+    expect(server.callsTo('DELETE', 'packages/jmp-alpha')).toHaveLength(0);
+
+    answer = true;
+    uninstall().click();
     await until(
       () => server.callsTo('DELETE', 'packages/jmp-alpha').length === 1,
       'DELETE'
@@ -326,12 +367,20 @@ describe('PackagesSidebar', () => {
         log_tail: 'ImportError: broken'
       })
     );
+    server.on('POST', 'marimo/api/home/running_notebooks', () => ({
+      files: [{ path: 'a.py' }, { path: 'b.py' }]
+    }));
     await open(server);
     const restart = q<HTMLButtonElement>('.jp-MarimoPackages-restart');
-    expect(restart.textContent).toBe('Restart marimo');
+    expect(restart.getAttribute('aria-label')).toBe('Restart marimo');
     restart.click();
     expect(restart.disabled).toBe(true);
-    expect(restart.textContent).toBe('Restarting marimo…');
+    await until(() => questions.length === 1, 'the question');
+    expect(questions[0].body).toBe(
+      'This ends 2 running notebooks and their variables. Their files are ' +
+        'kept; marimo tabs reconnect when it is back.'
+    );
+
     const status = q('.jp-MarimoPackages-restartStatus');
     await until(() => status.dataset.state === 'failed', 'the outcome');
     expect(status.textContent).toBe(
@@ -341,6 +390,202 @@ describe('PackagesSidebar', () => {
       'ImportError: broken'
     );
     expect(restart.disabled).toBe(false);
+  });
+
+  it('does not restart when the user says no', async () => {
+    const server = healthyServer();
+    await open(server);
+    answer = false;
+    expect(await sidebar!.restart()).toBe(false);
+    // marimo could not count its notebooks: the question says so.
+    expect(questions[0].body).toContain('every running marimo notebook');
+    expect(server.callsTo('POST', 'restart')).toHaveLength(0);
+  });
+
+  it('shows a failed start with its reason, its log and a way to retry', async () => {
+    const failed = healthyStatus();
+    failed.marimo = {
+      ...failed.marimo,
+      running: false,
+      state: 'failed',
+      error: 'marimo edit: no such option: --bogus',
+      log_tail: 'Error: No such option: --bogus'
+    };
+    const server = healthyServer().on('GET', 'status', () => failed);
+    const opened: string[] = [];
+    await open(server, () => opened.push('marimo'));
+    const status = q('.jp-MarimoPackages-restartStatus');
+    expect(status.textContent).toBe(
+      'marimo failed to start: marimo edit: no such option: --bogus. Fix ' +
+        'the cause, then open marimo again to retry.'
+    );
+    expect(status.dataset.state).toBe('failed');
+    expect(q('.jp-MarimoPackages-restartLog').textContent).toBe(
+      'Error: No such option: --bogus'
+    );
+    // Restart cannot help (the launcher would refuse): it is off, and the
+    // way out is opening marimo, which retries.
+    const restart = q<HTMLButtonElement>('.jp-MarimoPackages-restart');
+    expect(restart.disabled).toBe(true);
+    const retry = q<HTMLButtonElement>('.jp-MarimoPackages-openMarimo');
+    expect(retry.hidden).toBe(false);
+    expect(retry.textContent).toBe('Open marimo to retry');
+    retry.click();
+    expect(opened).toEqual(['marimo']);
+  });
+
+  it('folds dependencies under what the user asked for and marks marimo installs', async () => {
+    const server = healthyServer().on('GET', 'packages', () => [
+      {
+        name: 'cowsay',
+        version: '6.1',
+        source: 'user',
+        origin: 'marimo',
+        required_by: []
+      },
+      {
+        name: 'numpy',
+        version: '2.1.0',
+        source: 'user',
+        origin: 'dependency',
+        required_by: ['pandas']
+      },
+      {
+        name: 'pandas',
+        version: '2.2.3',
+        source: 'user',
+        origin: 'requested',
+        required_by: []
+      },
+      {
+        name: 'six',
+        version: '1.16',
+        source: 'user',
+        origin: 'dependency',
+        required_by: ['python-dateutil']
+      },
+      {
+        name: 'python-dateutil',
+        version: '2.9',
+        source: 'user',
+        origin: 'dependency',
+        required_by: ['pandas']
+      },
+      { name: 'marimo', version: '0.9.0', source: 'base' }
+    ]);
+    await open(server);
+    const mine = q(
+      '.jp-MarimoPackages-user:not(.jp-MarimoPackages-fromMarimoList)'
+    );
+    const top = Array.from(mine.children).map(
+      li =>
+        (li as HTMLElement).dataset.group ?? (li as HTMLElement).dataset.package
+    );
+    expect(top).toEqual(['pandas']);
+    const group = q('[data-group="pandas"]');
+    const deps = group.querySelector<HTMLDetailsElement>(
+      '.jp-MarimoPackages-dependencies'
+    )!;
+    expect(deps.open).toBe(false);
+    expect(deps.querySelector('summary')!.textContent).toBe(
+      'with 3 dependencies'
+    );
+    expect(
+      Array.from(deps.querySelectorAll<HTMLElement>('[data-package]')).map(
+        r => r.dataset.package
+      )
+    ).toEqual(['numpy', 'python-dateutil', 'six']);
+    // Only what was asked for can be uninstalled from here.
+    expect(deps.querySelector('.jp-MarimoPackages-uninstall')).toBeNull();
+    expect(sidebar!.node.textContent).toContain('Installed by you (1)');
+    expect(sidebar!.node.textContent).toContain('Installed from marimo (1)');
+    const fromMarimo = q(
+      '.jp-MarimoPackages-fromMarimoList [data-package="cowsay"]'
+    );
+    expect(
+      fromMarimo.querySelector('.jp-MarimoPackages-uninstall')
+    ).not.toBeNull();
+
+    // A filter that finds a dependency shows it under its parent, unfolded.
+    const filter = q<HTMLInputElement>('.jp-MarimoPackages-filter');
+    filter.value = 'six';
+    filter.dispatchEvent(new Event('input'));
+    expect(
+      q<HTMLDetailsElement>(
+        '[data-group="pandas"] .jp-MarimoPackages-dependencies'
+      ).open
+    ).toBe(true);
+  });
+
+  it('hides the last log under a new refusal', async () => {
+    const server = healthyServer()
+      .on('POST', 'packages', () =>
+        job({
+          id: 'f',
+          state: 'failed',
+          specs: ['cowsay-zzz'],
+          log: ['no'],
+          message:
+            'cowsay-zzz is not on the package index: nothing was changed.'
+        })
+      )
+      .on('GET', 'jobs/f', () =>
+        job({
+          id: 'f',
+          state: 'failed',
+          specs: ['cowsay-zzz'],
+          log: ['no'],
+          message:
+            'cowsay-zzz is not on the package index: nothing was changed.'
+        })
+      );
+    await open(server);
+    type('cowsay-zzz');
+    await sidebar!.install();
+    const title = q('.jp-MarimoPackages-jobTitle');
+    await until(() => title.dataset.state === 'failed', 'the failure');
+    expect(title.textContent).toBe(
+      'cowsay-zzz is not on the package index: nothing was changed.'
+    );
+    // What was typed stays, to fix the typo.
+    expect(q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value).toBe(
+      'cowsay-zzz'
+    );
+    expect(q('.jp-MarimoPackages-job').hidden).toBe(false);
+
+    server.on(
+      'POST',
+      'packages',
+      fails(400, { message: "'-r x' is an installer option." })
+    );
+    type('-r x');
+    await sidebar!.install();
+    expect(q('.jp-MarimoPackages-error').textContent).toBe(
+      "'-r x' is an installer option."
+    );
+    expect(q('.jp-MarimoPackages-job').hidden).toBe(true);
+  });
+
+  it('empties the field once the install succeeded', async () => {
+    const done = job({
+      id: 's',
+      state: 'succeeded',
+      specs: ['cowsay'],
+      message: 'Installed cowsay 6.1'
+    });
+    const server = healthyServer()
+      .on('POST', 'packages', () => job({ id: 's', specs: ['cowsay'] }))
+      .on('GET', 'jobs/s', () => done);
+    await open(server);
+    type('cowsay');
+    await sidebar!.install();
+    await until(
+      () => q<HTMLTextAreaElement>('.jp-MarimoPackages-specs').value === '',
+      'the field to empty'
+    );
+    expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
+      'Installed cowsay 6.1'
+    );
   });
 
   it('explains a missing server extension like the marimo tab does', async () => {
@@ -416,13 +661,13 @@ describe('PackagesSidebar', () => {
       'pyvenv.cfg is missing or damaged.',
       'marimo is not importable from the venv.'
     ]);
-    const repair = q<HTMLButtonElement>('.jp-MarimoPackages-repair');
+    const repair = q<HTMLButtonElement>('.jp-MarimoPackages-repairNow');
     expect(warning.contains(repair)).toBe(true);
     expect(repair.textContent).toBe('Repair venv');
-    expect(repair.classList).toContain('jp-mod-accept');
+    // The toolbar's repair button calls for attention too.
     expect(
-      sidebar!.node.querySelectorAll('.jp-MarimoPackages-repair')
-    ).toHaveLength(1);
+      q('.jp-MarimoPackages-toolbar .jp-MarimoPackages-repair').classList
+    ).toContain('jp-mod-attention');
 
     repair.click();
     await until(
@@ -451,25 +696,37 @@ describe('PackagesSidebar', () => {
       'the warning to go'
     );
     expect(q('.jp-MarimoPackages-jobTitle').textContent).toBe(
-      'Repair the venv: done'
-    );
-    expect(q('.jp-MarimoPackages-jobMessage').textContent).toBe(
       'Rebuilt the broken venv; reinstalled jmp-alpha.'
     );
-    // Back beside Restart marimo, ready for next time.
-    expect(q('.jp-MarimoPackages-maintenance').contains(repair)).toBe(true);
-    expect(repair.disabled).toBe(false);
-    expect(repair.classList).not.toContain('jp-mod-accept');
+    const tool = q<HTMLButtonElement>('.jp-MarimoPackages-repair');
+    expect(tool.disabled).toBe(false);
+    expect(tool.classList).not.toContain('jp-mod-attention');
   });
 
-  it('keeps Repair venv beside Restart marimo on a healthy venv', async () => {
+  it('has a toolbar of icon buttons on top, named for screen readers', async () => {
     await open(healthyServer());
     expect(
       sidebar!.node.querySelector('.jp-MarimoPackages-venvWarning')
     ).toBeNull();
-    const repair = q<HTMLButtonElement>('.jp-MarimoPackages-repair');
-    expect(q('.jp-MarimoPackages-maintenance').contains(repair)).toBe(true);
-    expect(repair.disabled).toBe(false);
+    const toolbar = q('.jp-MarimoPackages-header .jp-MarimoPackages-toolbar');
+    const buttons = Array.from(
+      toolbar.querySelectorAll<HTMLButtonElement>('button')
+    );
+    expect(buttons.map(b => b.getAttribute('aria-label'))).toEqual([
+      'Refresh',
+      'Restart marimo',
+      'Repair venv'
+    ]);
+    for (const b of buttons) {
+      expect(b.querySelector('svg')).not.toBeNull();
+      expect(b.classList).toContain('jp-ToolbarButtonComponent');
+      expect(b.disabled).toBe(false);
+    }
+    expect(q('.jp-MarimoPackages-title').textContent).toBe('marimo packages');
+    // The header comes before everything that can grow (log, lists).
+    expect(sidebar!.node.firstElementChild).toBe(
+      q('.jp-MarimoPackages-header')
+    );
   });
 
   it('names a bootstrap job after its requirements file', async () => {

@@ -7,6 +7,9 @@
  * message is the server's plain-words `message`), `NetworkError` when no
  * answer came.
  */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
 import { requestAPI, RequestFn } from '../request';
 import { checkStatusWith } from '../status';
 import { IMarimoStatus, IStatusCheck } from '../tokens';
@@ -14,12 +17,42 @@ import { IMarimoStatus, IStatusCheck } from '../tokens';
 /** Where an installed distribution comes from. */
 export type PackageSource = 'user' | 'base';
 
+/**
+ * How a package of the venv got there: asked for in the sidebar (the
+ * manifest records it), a dependency of another package of the venv, or
+ * neither (marimo's Install button, or a tool outside the sidebar).
+ */
+export type PackageOrigin = 'requested' | 'dependency' | 'marimo';
+
 /** One entry of `GET packages`. */
 export interface IPackage {
   /** Canonical distribution name (PEP 503), as uninstall expects it. */
   name: string;
   version: string;
   source: PackageSource;
+  /** For the venv's packages (absent from older servers: count as requested). */
+  origin?: PackageOrigin;
+  /** The venv's packages that require this one. */
+  required_by?: string[];
+}
+
+/** Ask marimo's own API, through its route (the proxy adds the secret). */
+export type MarimoRequestFn = (
+  endpoint: string,
+  init?: RequestInit
+) => Promise<unknown>;
+
+export async function requestMarimo(
+  endpoint: string,
+  init: RequestInit = {}
+): Promise<unknown> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'marimo', endpoint);
+  const response = await ServerConnection.makeRequest(url, init, settings);
+  if (!response.ok) {
+    throw new Error(`marimo answered ${response.status}`);
+  }
+  return response.json();
 }
 
 /**
@@ -64,8 +97,29 @@ export function isFinished(job: Pick<IJob, 'state'>): boolean {
 export const MAX_WAIT_SECONDS = 30;
 
 export class PackagesAPI {
-  constructor(request: RequestFn = requestAPI) {
+  constructor(
+    request: RequestFn = requestAPI,
+    marimoRequest: MarimoRequestFn = requestMarimo
+  ) {
     this._request = request;
+    this._marimoRequest = marimoRequest;
+  }
+
+  /**
+   * How many notebooks marimo runs (each has a kernel a restart ends), from
+   * marimo's `POST api/home/running_notebooks`; null when marimo could not
+   * tell (not running, or an older marimo).
+   */
+  async runningNotebooks(): Promise<number | null> {
+    try {
+      const body = (await this._marimoRequest('api/home/running_notebooks', {
+        method: 'POST',
+        body: '{}'
+      })) as { files?: unknown };
+      return Array.isArray(body?.files) ? body.files.length : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The server's status, classified (missing, failing, ok); never throws. */
@@ -147,4 +201,5 @@ export class PackagesAPI {
   }
 
   private _request: RequestFn;
+  private _marimoRequest: MarimoRequestFn;
 }

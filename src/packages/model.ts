@@ -51,6 +51,75 @@ export interface IRestartOutcome {
   httpStatus: number | null;
 }
 
+/** marimo is stopped (never opened, or stopped when idle). */
+export const NOT_RUNNING =
+  'marimo is not running: it starts when you open it from the Launcher.';
+
+/** A failed start, with the reason and the way out. */
+export function failedStartMessage(marimo: IMarimoStatus): string {
+  const reason = (marimo.error || 'it gave no reason').replace(/\.$/, '');
+  return (
+    `marimo failed to start: ${reason}. Fix the cause, then open marimo ` +
+    'again to retry.'
+  );
+}
+
+/** A package of the venv with the dependencies folded under it. */
+export interface IPackageGroup {
+  pkg: IPackage;
+  dependencies: IPackage[];
+}
+
+/**
+ * The venv's packages as the user thinks of them: what they asked for, what
+ * marimo's Install button (or another tool) put there, each with the
+ * dependencies that came with it folded under it. A dependency goes under
+ * the first package (by name) that needs it, directly or through others.
+ */
+export function groupPackages(packages: readonly IPackage[]): {
+  requested: IPackageGroup[];
+  marimo: IPackageGroup[];
+} {
+  const user = packages.filter(p => p.source === 'user');
+  const byName = new Map(user.map(p => [p.name, p]));
+  const top = user.filter(p => (p.origin ?? 'requested') !== 'dependency');
+  const groups = new Map<string, IPackageGroup>(
+    top.map(p => [p.name, { pkg: p, dependencies: [] }])
+  );
+  for (const dep of user.filter(p => p.origin === 'dependency')) {
+    // Walk up the required_by links to a package that is not a dependency.
+    const seen = new Set<string>([dep.name]);
+    let frontier = [...(dep.required_by ?? [])];
+    let owner: string | null = null;
+    while (frontier.length && !owner) {
+      frontier.sort();
+      owner = frontier.find(name => groups.has(name)) ?? null;
+      const next: string[] = [];
+      for (const name of frontier) {
+        if (!seen.has(name)) {
+          seen.add(name);
+          next.push(...(byName.get(name)?.required_by ?? []));
+        }
+      }
+      frontier = next.filter(name => !seen.has(name));
+    }
+    if (owner) {
+      groups.get(owner)!.dependencies.push(dep);
+    } else {
+      // A cycle of dependencies with nothing above it: show it on its own.
+      groups.set(dep.name, { pkg: dep, dependencies: [] });
+    }
+  }
+  const all = [...groups.values()];
+  for (const group of all) {
+    group.dependencies.sort((a, b) => a.name.localeCompare(b.name));
+  }
+  return {
+    requested: all.filter(g => g.pkg.origin !== 'marimo'),
+    marimo: all.filter(g => g.pkg.origin === 'marimo')
+  };
+}
+
 export const NOTHING_TO_INSTALL =
   'Type the name of a package to install, for example requests or pandas==2.2.3.';
 
@@ -357,6 +426,11 @@ export class PackagesModel implements IDisposable {
     return this._jobs.get(job.id)!;
   }
 
+  /** How many notebooks a restart would end; null when marimo cannot tell. */
+  runningNotebooks(): Promise<number | null> {
+    return this._api.runningNotebooks();
+  }
+
   /** Restart marimo and wait until it is ready again (or failed). */
   async restart(): Promise<IRestartOutcome> {
     if (this._restarting && this._restartPromise) {
@@ -435,13 +509,31 @@ export class PackagesModel implements IDisposable {
           httpStatus: status
         };
       }
+      if (status === 409) {
+        // Not running: say why from marimo's state (a failed start has a
+        // reason and a log), not only that it is not running.
+        await this._refreshStatus();
+        const marimo = this.status?.marimo ?? null;
+        if (marimo?.state === 'failed') {
+          return {
+            ok: false,
+            message: failedStartMessage(marimo),
+            marimo,
+            logTail: marimo.log_tail,
+            httpStatus: status
+          };
+        }
+        return {
+          ok: false,
+          message: NOT_RUNNING,
+          marimo,
+          logTail: null,
+          httpStatus: status
+        };
+      }
       return {
         ok: false,
-        // A 409 says in plain words that marimo is not running.
-        message:
-          status === 409
-            ? errorMessage(error)
-            : `Could not restart marimo: ${errorMessage(error)}`,
+        message: `Could not restart marimo: ${errorMessage(error)}`,
         marimo: null,
         logTail: null,
         httpStatus: status

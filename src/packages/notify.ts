@@ -17,12 +17,23 @@ import {
   PackagesModel
 } from './model';
 
-/** How long a success stays on screen (ms); failures stay until closed. */
+/** How long a success stays on screen (ms). */
 export const SUCCESS_AUTOCLOSE = 8000;
+
+/**
+ * How long a failure stays (ms): long enough to read, never for good (they
+ * piled up over marimo's own buttons); the sidebar keeps the outcome.
+ */
+export const FAILURE_AUTOCLOSE = 20000;
 
 export interface INotifyOptions {
   /** Bring the sidebar forward (offered as "Show log" on failures). */
   showSidebar?: () => void;
+  /**
+   * Whether the sidebar is on screen: it then shows the outcome itself,
+   * and a notification would say it a second time.
+   */
+  sidebarVisible?: () => boolean;
 }
 
 /** Show notifications for the model's events until disposed. */
@@ -31,34 +42,65 @@ export function connectNotifications(
   options: INotifyOptions = {}
 ): IDisposable {
   let restartId: string | null = null;
+  // One notification per kind of news: a new one replaces the last.
+  const shown = new Map<string, string>();
+  const visible = (): boolean => options.sidebarVisible?.() ?? false;
+  const show = (
+    key: string,
+    message: string,
+    type: Notification.TypeOptions,
+    actions: Notification.IAction[] = []
+  ): void => {
+    const previous = shown.get(key);
+    if (previous) {
+      Notification.dismiss(previous);
+    }
+    const autoClose =
+      type === 'error' || type === 'warning'
+        ? FAILURE_AUTOCLOSE
+        : SUCCESS_AUTOCLOSE;
+    shown.set(key, Notification.emit(message, type, { autoClose, actions }));
+  };
 
   const showLog: Notification.IAction[] = options.showSidebar
     ? [
         {
           label: 'Show log',
-          caption: 'Open the Install package sidebar',
+          caption: 'Open the marimo packages sidebar',
           callback: () => options.showSidebar!()
         }
       ]
     : [];
 
   const onFinished = (_: PackagesModel, job: IJob): void => {
+    if (visible()) {
+      return;
+    }
     const message = job.message || defaultMessage(job);
     if (job.state === 'succeeded') {
-      Notification.success(message, { autoClose: SUCCESS_AUTOCLOSE });
+      show('job', message, 'success');
     } else if (job.state === 'cancelled') {
-      Notification.info(message, { autoClose: SUCCESS_AUTOCLOSE });
+      show('job', message, 'info');
     } else {
-      Notification.error(message, { autoClose: false, actions: showLog });
+      show('job', message, 'error', showLog);
     }
   };
 
   const onFailed = (_: PackagesModel, failure: IActionFailure): void => {
-    Notification.error(failure.message, { autoClose: false });
+    // A refused spec is shown under the field the user typed it in.
+    if (visible() && failure.action !== 'cancel') {
+      return;
+    }
+    show('action', failure.message, 'error');
   };
 
   const onChanged = (_: PackagesModel, kind: ChangeKind): void => {
-    if (kind === 'restart' && model.restarting && restartId === null) {
+    if (
+      kind === 'restart' &&
+      model.restarting &&
+      restartId === null &&
+      !visible()
+    ) {
       restartId = Notification.emit('Restarting marimo…', 'in-progress', {
         autoClose: false
       });
@@ -66,22 +108,20 @@ export function connectNotifications(
   };
 
   const onRestarted = (_: PackagesModel, outcome: IRestartOutcome): void => {
-    const update: Notification.IUpdate<never> = {
-      id: restartId ?? '',
-      message: outcome.message,
-      type: outcome.ok ? 'success' : 'error',
-      autoClose: outcome.ok ? SUCCESS_AUTOCLOSE : false,
-      actions: outcome.logTail ? [logAction(outcome.logTail)] : []
-    };
-    // Update the "Restarting…" notification in place; emit a new one if
-    // it is gone (dismissed by the user, or never shown).
-    if (restartId === null || !Notification.update(update)) {
-      Notification.emit(update.message!, update.type, {
-        autoClose: update.autoClose,
-        actions: update.actions
-      });
+    // The "Restarting…" notification ends with the restart, whatever else.
+    if (restartId !== null) {
+      Notification.dismiss(restartId);
+      restartId = null;
     }
-    restartId = null;
+    if (visible()) {
+      return;
+    }
+    show(
+      'restart',
+      outcome.message,
+      outcome.ok ? 'success' : 'error',
+      outcome.logTail ? [logAction(outcome.logTail)] : showLog
+    );
   };
 
   model.jobFinished.connect(onFinished);

@@ -31,7 +31,8 @@ export const IPackagesModel = new Token<PackagesModel>(
   'The model of the "Install package" sidebar: the venv, its packages and jobs.'
 );
 
-export const SIDEBAR_CAPTION = 'Install package';
+export const SIDEBAR_CAPTION =
+  'marimo packages: install packages, see the environment, restart marimo';
 
 /**
  * Place in the left area: after the file browser (100), running sessions
@@ -56,7 +57,10 @@ function activate(
 ): PackagesModel {
   const { commands, shell } = app;
   const model = new PackagesModel();
-  const sidebar = new PackagesSidebar({ model });
+  const sidebar = new PackagesSidebar({
+    model,
+    openMarimo: () => void commands.execute(CommandIDs.open, { target: 'tab' })
+  });
   sidebar.id = PACKAGES_WIDGET_ID;
   sidebar.title.icon = packageInstallIcon;
   sidebar.title.caption = SIDEBAR_CAPTION;
@@ -68,7 +72,10 @@ function activate(
   const showSidebar = (): void => {
     shell.activateById(PACKAGES_WIDGET_ID);
   };
-  connectNotifications(model, { showSidebar });
+  connectNotifications(model, {
+    showSidebar,
+    sidebarVisible: () => sidebar.isVisible
+  });
 
   model.restartFinished.connect((_, outcome) => {
     if (outcome.ok) {
@@ -78,7 +85,7 @@ function activate(
 
   commands.addCommand(CommandIDs.installPackage, {
     label: 'Install package into marimo venv',
-    caption: 'Open the Install package sidebar',
+    caption: 'Open the marimo packages sidebar',
     icon: packageInstallIcon,
     execute: () => {
       showSidebar();
@@ -93,7 +100,8 @@ function activate(
     caption:
       'Restart the marimo server; the marimo tab reconnects when it is ready',
     isEnabled: () => !model.restarting,
-    execute: () => model.restart()
+    // Asks first: a restart ends every running notebook.
+    execute: () => sidebar.restart()
   });
   commands.addCommand(CommandIDs.repair, {
     label: 'Repair marimo venv',

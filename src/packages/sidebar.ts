@@ -1,5 +1,5 @@
 /**
- * The "Install package" sidebar: a view of `PackagesModel`.
+ * The "marimo packages" sidebar: a view of `PackagesModel`.
  *
  * Plain DOM in a Lumino widget. Each part (venv, install form, job log,
  * queue, package lists, restart) is built once and re-rendered alone when
@@ -9,17 +9,101 @@
  *
  * Every text that comes from the server is set as text, never as HTML.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import {
+  buildIcon,
+  LabIcon,
+  refreshIcon,
+  runIcon
+} from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { createMessage } from '../panel';
 import { IJob, IPackage, isFinished } from './api';
 import { jobAction, jobProgress } from './jobs';
-import { ChangeKind, ILogAppended, PackagesModel } from './model';
+import {
+  ChangeKind,
+  failedStartMessage,
+  groupPackages,
+  ILogAppended,
+  IPackageGroup,
+  NOT_RUNNING,
+  PackagesModel
+} from './model';
 import { splitSpecs } from './specs';
+
+/** The sidebar's title: it shows the environment and restarts marimo too. */
+export const SIDEBAR_TITLE = 'marimo packages';
+
+/** A question before an action that destroys work. */
+export interface IConfirmation {
+  title: string;
+  body: string;
+  /** The label of the button that goes ahead (Cancel is focused). */
+  accept: string;
+}
+
+/** Ask in a JupyterLab dialog, the safe choice (Cancel) focused. */
+export async function confirmWithDialog(
+  question: IConfirmation
+): Promise<boolean> {
+  const result = await showDialog({
+    title: question.title,
+    body: question.body,
+    buttons: [
+      Dialog.cancelButton({ label: 'Cancel' }),
+      Dialog.warnButton({ label: question.accept })
+    ],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
+
+/** What the restart dialog says, from the number of running notebooks. */
+export function restartQuestion(running: number | null): IConfirmation {
+  const kept = 'Their files are kept; marimo tabs reconnect when it is back.';
+  let body: string;
+  if (running === null) {
+    body = `This ends every running marimo notebook and its variables. ${kept}`;
+  } else if (running === 0) {
+    body = 'No marimo notebook is running, so no work is lost.';
+  } else {
+    const notebooks =
+      running === 1 ? '1 running notebook' : `${running} running notebooks`;
+    body = `This ends ${notebooks} and their variables. ${kept}`;
+  }
+  return { title: 'Restart marimo?', body, accept: 'Restart' };
+}
+
+/** What the uninstall dialog says. */
+export function uninstallQuestion(
+  pkg: IPackage,
+  dependencies: number
+): IConfirmation {
+  const stay =
+    dependencies > 0
+      ? ` The ${dependencies === 1 ? 'package' : `${dependencies} packages`} that came with it stay${dependencies === 1 ? 's' : ''} installed.`
+      : '';
+  return {
+    title: `Uninstall ${pkg.name} ${pkg.version}?`,
+    body:
+      `${pkg.name} is removed from the marimo venv; notebooks that import ` +
+      `it fail until it is installed again.${stay}`,
+    accept: 'Uninstall'
+  };
+}
 
 /** CSS classes the browser tests rely on. */
 export namespace CSS {
   export const panel = 'jp-MarimoPackages';
+  export const toolbar = 'jp-MarimoPackages-toolbar';
+  export const refresh = 'jp-MarimoPackages-refresh';
+  /** marimo's state when it is not simply running, and restart outcomes. */
+  export const marimoStatus = 'jp-MarimoPackages-restartStatus';
+  export const command = 'jp-MarimoPackages-command';
+  export const dependencies = 'jp-MarimoPackages-dependencies';
+  export const fromMarimo = 'jp-MarimoPackages-fromMarimo';
+  export const openMarimo = 'jp-MarimoPackages-openMarimo';
   export const specs = 'jp-MarimoPackages-specs';
   export const install = 'jp-MarimoPackages-install';
   export const cancel = 'jp-MarimoPackages-cancel';
@@ -44,18 +128,21 @@ export class PackagesSidebar extends Widget {
   constructor(options: PackagesSidebar.IOptions) {
     super();
     this.model = options.model;
+    this._confirm = options.confirm ?? confirmWithDialog;
+    this._openMarimo = options.openMarimo ?? null;
     this.addClass(CSS.panel);
     this.node.append(this._buildHeader(), this._unavailable, this._body);
     this._body.append(
+      this._buildMarimo(),
       this._buildVenv(),
       this._buildForm(),
       this._buildJob(),
       this._buildQueue(),
-      this._buildPackages(),
-      this._buildRestart()
+      this._buildPackages()
     );
     this.model.changed.connect(this._onChanged, this);
     this.model.logAppended.connect(this._onLog, this);
+    this.model.jobFinished.connect(this._onJobFinished, this);
     this._renderAll();
   }
 
@@ -66,12 +153,34 @@ export class PackagesSidebar extends Widget {
     return this._specs;
   }
 
-  /** Install what the field holds; keeps the text when it is refused. */
+  /**
+   * Install what the field holds. The text stays until the install has
+   * succeeded: a refused spec or a failed install keeps what was typed.
+   */
   async install(): Promise<void> {
-    const result = await this.model.install(splitSpecs(this._specs.value));
+    const text = this._specs.value;
+    const result = await this.model.install(splitSpecs(text));
     if (result.ok) {
-      this._specs.value = '';
+      this._submitted = { id: result.job.id, text };
     }
+  }
+
+  /** Ask, then restart marimo; false when the user said no. */
+  async restart(): Promise<boolean> {
+    const running = await this.model.runningNotebooks();
+    if (!(await this._confirm(restartQuestion(running)))) {
+      return false;
+    }
+    await this.model.restart();
+    return true;
+  }
+
+  /** Ask, then uninstall a package of the venv; false when the user said no. */
+  async uninstall(pkg: IPackage, dependencies = 0): Promise<boolean> {
+    if (!(await this._confirm(uninstallQuestion(pkg, dependencies)))) {
+      return false;
+    }
+    return (await this.model.uninstall(pkg.name)) !== null;
   }
 
   dispose(): void {
@@ -80,6 +189,7 @@ export class PackagesSidebar extends Widget {
     }
     this.model.changed.disconnect(this._onChanged, this);
     this.model.logAppended.disconnect(this._onLog, this);
+    this.model.jobFinished.disconnect(this._onJobFinished, this);
     super.dispose();
   }
 
@@ -104,12 +214,41 @@ export class PackagesSidebar extends Widget {
   private _buildHeader(): HTMLElement {
     const header = el('header', 'jp-MarimoPackages-header');
     const title = el('h2', 'jp-MarimoPackages-title');
-    title.textContent = 'Install package';
-    const refresh = button('Refresh', 'jp-MarimoPackages-refresh');
-    refresh.title = 'Check the environment and list its packages again';
-    refresh.addEventListener('click', () => void this.model.refresh());
-    header.append(title, refresh);
+    title.textContent = SIDEBAR_TITLE;
+    const toolbar = el('div', `${CSS.toolbar} jp-Toolbar`);
+    toolbar.setAttribute('role', 'toolbar');
+    toolbar.setAttribute('aria-label', 'marimo packages');
+    this._refreshButton.addEventListener(
+      'click',
+      () => void this.model.refresh()
+    );
+    this._restartButton.addEventListener('click', () => {
+      this._restartButton.disabled = true;
+      void this.restart().finally(() => this._renderRestart());
+    });
+    this._repairButton.addEventListener('click', () => this._repair());
+    this._repairNow.addEventListener('click', () => this._repair());
+    toolbar.append(
+      this._refreshButton,
+      this._restartButton,
+      this._repairButton
+    );
+    header.append(title, toolbar);
     return header;
+  }
+
+  private _buildMarimo(): HTMLElement {
+    this._marimoStatus.setAttribute('role', 'status');
+    this._openButton.addEventListener('click', () => this._openMarimo?.());
+    this._marimoSection.append(
+      this._marimoStatus,
+      this._openButton,
+      this._restartLogDetails
+    );
+    const summary = el('summary');
+    summary.textContent = "marimo's log";
+    this._restartLogDetails.append(summary, this._restartLog);
+    return this._marimoSection;
   }
 
   private _buildVenv(): HTMLElement {
@@ -159,10 +298,11 @@ export class PackagesSidebar extends Widget {
         void this.model.cancel(job.id);
       }
     });
+    this._jobTitle.setAttribute('role', 'status');
     header.append(this._jobTitle, this._cancelButton);
     this._log.setAttribute('role', 'log');
     this._log.tabIndex = 0;
-    this._job.append(header, this._log, this._jobMessage);
+    this._job.append(header, this._log);
     return this._job;
   }
 
@@ -185,36 +325,26 @@ export class PackagesSidebar extends Widget {
     const baseSummary = el('summary', 'jp-MarimoPackages-baseSummary');
     baseSummary.append(this._baseTitle);
     this._baseDetails.append(baseSummary, this._baseEmpty, this._baseList);
+    this._marimoTitle.title =
+      "Installed by marimo's Install button (or another tool), not from " +
+      'this panel: a repair does not reinstall them.';
     section.append(
       this._filter,
       this._userTitle,
       this._packagesError,
       this._userList,
       this._userEmpty,
+      this._marimoTitle,
+      this._marimoList,
       this._baseDetails
     );
     return section;
   }
 
-  private _buildRestart(): HTMLElement {
-    const section = el('section', 'jp-MarimoPackages-restartSection');
-    this._restartButton.title =
-      'Restart the marimo server; open notebooks reconnect when it is ready';
-    this._restartButton.addEventListener(
-      'click',
-      () => void this.model.restart()
-    );
-    this._repairButton.title =
-      'Rebuild the venv if it is broken, then reinstall the packages you ' +
-      'installed';
-    this._repairButton.addEventListener('click', () => {
-      this._repairButton.disabled = true;
-      void this.model.repair().finally(() => this._renderRepair());
-    });
-    this._restartStatus.setAttribute('role', 'status');
-    this._maintenance.append(this._restartButton, this._repairButton);
-    section.append(this._maintenance, this._restartStatus, this._restartLog);
-    return section;
+  private _repair(): void {
+    this._repairButton.disabled = true;
+    this._repairNow.disabled = true;
+    void this.model.repair().finally(() => this._renderRepair());
   }
 
   // -- rendering ----------------------------------------------------------
@@ -237,10 +367,24 @@ export class PackagesSidebar extends Widget {
         break;
       case 'install':
         this._renderForm();
+        this._renderJobs();
         break;
       case 'restart':
         this._renderRestart();
         break;
+    }
+  }
+
+  private _onJobFinished(_: PackagesModel, job: IJob): void {
+    const submitted = this._submitted;
+    if (!submitted || submitted.id !== job.id) {
+      return;
+    }
+    this._submitted = null;
+    // Only a success empties the field, and only if it still holds what
+    // was installed (the user may have typed the next one meanwhile).
+    if (job.state === 'succeeded' && this._specs.value === submitted.text) {
+      this._specs.value = '';
     }
   }
 
@@ -250,9 +394,35 @@ export class PackagesSidebar extends Widget {
       return;
     }
     const follow = this._isScrolledDown();
-    this._log.append(document.createTextNode(lines.join('\n') + '\n'));
+    this._appendLog(lines);
     if (follow) {
       this._log.scrollTop = this._log.scrollHeight;
+    }
+  }
+
+  /**
+   * Log lines as the user reads them: the installer's output as text, our
+   * own command lines (`$ ...`, with absolute paths) folded in a details
+   * part that says what it is.
+   */
+  private _appendLog(lines: string[]): void {
+    for (const line of lines) {
+      if (line.startsWith('$ ')) {
+        const details = el('details', CSS.command);
+        const summary = el('summary');
+        summary.textContent = 'Installer command';
+        const code = el('code');
+        code.textContent = line.slice(2);
+        details.append(summary, code);
+        this._log.append(details);
+        this._logChunk = null;
+        continue;
+      }
+      if (!this._logChunk) {
+        this._logChunk = el('span', 'jp-MarimoPackages-logText');
+        this._log.append(this._logChunk);
+      }
+      this._logChunk.append(document.createTextNode(line + '\n'));
     }
   }
 
@@ -269,6 +439,7 @@ export class PackagesSidebar extends Widget {
     const { check } = this.model;
     this.node.dataset.status = check ? check.kind : 'checking';
     this.node.classList.toggle('jp-mod-loading', this.model.loading);
+    this._refreshButton.disabled = this.model.loading;
 
     this._unavailable.replaceChildren();
     const unavailable = !!check && check.kind !== 'ok';
@@ -284,9 +455,6 @@ export class PackagesSidebar extends Widget {
     }
 
     const venvSection = this._venv;
-    // The repair button lives next to Restart unless a warning below
-    // claims it.
-    this._maintenance.append(this._repairButton);
     venvSection.replaceChildren();
     const status = this.model.status;
     if (!status) {
@@ -329,7 +497,7 @@ export class PackagesSidebar extends Widget {
       );
     }
     // A broken venv (not one that is merely not created yet, said above)
-    // gets a warning with the way out: the repair button moves into it.
+    // gets a warning with the way out.
     const problems = this.model.venvProblems;
     if (problems.length) {
       const warning = el('div', `${CSS.venvWarning} jp-mod-warning`);
@@ -344,9 +512,8 @@ export class PackagesSidebar extends Widget {
       }
       const hint = el('p', 'jp-MarimoPackages-muted');
       hint.textContent =
-        'Repair venv rebuilds it if it is broken and reinstalls the ' +
-        'packages you installed.';
-      warning.append(title, list, hint, this._repairButton);
+        'Repair venv rebuilds it and reinstalls the packages you installed.';
+      warning.append(title, list, hint, this._repairNow);
       venvSection.append(warning);
     }
   }
@@ -354,13 +521,23 @@ export class PackagesSidebar extends Widget {
   private _renderRepair(): void {
     const job = this.model.repairJob;
     const broken = this.model.venvProblems.length > 0;
-    this._repairButton.disabled = !this.model.available || !!job;
-    this._repairButton.textContent = job
+    const label = job
       ? job.state === 'queued'
         ? 'Repair queued…'
         : 'Repairing venv…'
       : 'Repair venv';
-    this._repairButton.classList.toggle('jp-mod-accept', broken);
+    this._repairButton.disabled = !this.model.available || !!job;
+    setTool(
+      this._repairButton,
+      label,
+      job
+        ? label
+        : 'Repair venv: rebuild the marimo venv if it is broken, then ' +
+            'reinstall the packages you installed'
+    );
+    this._repairButton.classList.toggle('jp-mod-attention', broken);
+    this._repairNow.disabled = this._repairButton.disabled;
+    this._repairNow.textContent = label;
   }
 
   private _renderForm(): void {
@@ -374,26 +551,30 @@ export class PackagesSidebar extends Widget {
 
   private _renderJobs(): void {
     const job = this.model.currentJob;
-    this._job.hidden = !job && !this.model.followError;
+    // A refused spec is the news now: an older finished log would read as
+    // if it belonged to it.
+    const stale = !!this.model.installError && (!job || isFinished(job));
+    this._job.hidden = stale || (!job && !this.model.followError);
     if (job?.id !== this._shownJob) {
       this._shownJob = job?.id ?? null;
-      this._log.textContent = job?.log.length ? job.log.join('\n') + '\n' : '';
+      this._log.replaceChildren();
+      this._logChunk = null;
+      this._appendLog(job?.log ?? []);
       this._log.scrollTop = this._log.scrollHeight;
     }
     if (job) {
       this._job.dataset.state = job.state;
       this._job.dataset.job = job.id;
-      this._jobTitle.textContent = jobTitle(job);
       this._cancelButton.hidden = isFinished(job);
       if (isFinished(job)) {
         this._cancelButton.disabled = false;
       }
     }
-    const message =
-      this.model.followError ?? (job && isFinished(job) ? job.message : '');
-    this._jobMessage.textContent = message;
-    this._jobMessage.hidden = !message;
-    this._jobMessage.dataset.state = this.model.followError
+    // One line: what is going on, or how it ended.
+    const title = this.model.followError ?? (job ? jobTitle(job) : '');
+    this._jobTitle.textContent = title;
+    this._jobTitle.title = title;
+    this._jobTitle.dataset.state = this.model.followError
       ? 'failed'
       : (job?.state ?? '');
 
@@ -419,33 +600,48 @@ export class PackagesSidebar extends Widget {
   }
 
   private _renderPackages(): void {
-    const user = this.model.userPackages;
-    const base = this.model.basePackages;
     const all = this.model.packages;
-    const userTotal = all.filter(p => p.source === 'user').length;
-    const baseTotal = all.length - userTotal;
     const filtering = !!this.model.filter.trim();
+    const groups = groupPackages(all);
+    const visible = (group: IPackageGroup): boolean =>
+      this.model.matches(group.pkg) ||
+      group.dependencies.some(d => this.model.matches(d));
+    const requested = groups.requested.filter(visible);
+    const marimo = groups.marimo.filter(visible);
+    const base = this.model.basePackages;
+    const baseTotal = all.filter(p => p.source === 'base').length;
 
-    this._userTitle.textContent = `Installed by you (${countText(user.length, userTotal, filtering)})`;
+    this._userTitle.textContent = `Installed by you (${countText(requested.length, groups.requested.length, filtering)})`;
+    this._marimoTitle.textContent = `Installed from marimo (${countText(marimo.length, groups.marimo.length, filtering)})`;
+    this._marimoTitle.hidden = groups.marimo.length === 0;
     this._baseTitle.textContent = `Provided by Jupyter's environment (${countText(base.length, baseTotal, filtering)})`;
 
     const listError = this.model.packagesError;
     this._packagesError.hidden = !listError;
     this._packagesError.textContent = listError ?? '';
 
-    this._userList.replaceChildren(...user.map(p => this._userRow(p)));
-    this._userEmpty.hidden = user.length > 0 || !!listError;
+    this._userList.replaceChildren(...requested.map(g => this._userRow(g)));
+    this._marimoList.replaceChildren(...marimo.map(g => this._userRow(g)));
+    this._userEmpty.hidden = requested.length > 0 || !!listError;
     this._userEmpty.textContent = filtering
       ? 'None of your packages match the filter.'
       : 'You have not installed any packages yet.';
 
-    this._baseList.replaceChildren(...base.map(p => baseRow(p)));
+    this._baseList.replaceChildren(...base.map(p => packageRow(p)));
     this._baseEmpty.hidden = base.length > 0 || !filtering;
     this._baseEmpty.textContent = 'None match the filter.';
   }
 
-  private _userRow(pkg: IPackage): HTMLElement {
+  private _userRow(group: IPackageGroup): HTMLElement {
+    const { pkg, dependencies } = group;
     const row = packageRow(pkg);
+    if (pkg.origin === 'marimo') {
+      row.classList.add(CSS.fromMarimo);
+    }
+    if (pkg.origin === 'dependency') {
+      const needed = pkg.required_by?.join(', ') ?? '';
+      row.title = `A dependency of ${needed}`;
+    }
     const uninstall = button('Uninstall', CSS.uninstall);
     uninstall.title = `Uninstall ${pkg.name} from the marimo environment`;
     uninstall.setAttribute('aria-label', `Uninstall ${pkg.name}`);
@@ -457,48 +653,94 @@ export class PackagesSidebar extends Widget {
     }
     uninstall.addEventListener('click', () => {
       uninstall.disabled = true;
-      void this.model.uninstall(pkg.name).then(started => {
+      void this.uninstall(pkg, dependencies.length).then(started => {
         if (!started) {
           uninstall.disabled = false;
         }
       });
     });
     row.append(uninstall);
-    return row;
+    if (!dependencies.length) {
+      return row;
+    }
+    // The dependencies that came with it, folded under it.
+    const item = el('li', 'jp-MarimoPackages-group');
+    item.dataset.group = pkg.name;
+    const row2 = row;
+    // The row is a list item of its own kind: keep it as the first line.
+    const head = el('div', row2.className);
+    head.dataset.package = pkg.name;
+    head.title = row2.title;
+    head.append(...Array.from(row2.childNodes));
+    const details = el('details', CSS.dependencies);
+    const summary = el('summary');
+    summary.textContent =
+      dependencies.length === 1
+        ? 'with 1 dependency'
+        : `with ${dependencies.length} dependencies`;
+    const list = el('ul', 'jp-MarimoPackages-list');
+    for (const dep of dependencies) {
+      const depRow = packageRow(dep);
+      depRow.title = `Needed by ${dep.required_by?.join(', ') ?? pkg.name}`;
+      list.append(depRow);
+    }
+    details.append(summary, list);
+    if (
+      this.model.filter.trim() &&
+      dependencies.some(d => this.model.matches(d))
+    ) {
+      details.open = true;
+    }
+    item.append(head, details);
+    return item;
   }
 
   private _renderRestart(): void {
     const { restarting, lastRestart } = this.model;
-    this._restartButton.disabled = restarting || !this.model.available;
-    this._restartButton.textContent = restarting
-      ? 'Restarting marimo…'
-      : 'Restart marimo';
-    const marimo = this.model.status?.marimo;
+    const marimo = this.model.status?.marimo ?? null;
+    const running = !!marimo && (marimo.running || marimo.state === 'starting');
+    this._restartButton.disabled =
+      restarting || !this.model.available || (!!marimo && !running);
+    setTool(
+      this._restartButton,
+      restarting ? 'Restarting marimo…' : 'Restart marimo',
+      restarting
+        ? 'Restarting marimo…'
+        : running || !marimo
+          ? 'Restart marimo: ends its running notebooks; its tabs reconnect'
+          : 'marimo is not running: open it from the Launcher'
+    );
+    this._restartButton.classList.toggle('jp-mod-running', restarting);
+
+    // One line on marimo, shown only when there is something to say.
     let text = '';
+    let state = '';
+    let tail: string | null = null;
     if (restarting) {
-      text = 'Waiting until marimo answers again…';
-    } else if (lastRestart) {
+      text = 'Restarting marimo: waiting until it answers again…';
+      state = 'restarting';
+    } else if (marimo?.state === 'failed') {
+      text = failedStartMessage(marimo);
+      state = 'failed';
+      tail = marimo.log_tail;
+    } else if (lastRestart && !lastRestart.ok) {
       text = lastRestart.message;
-    } else if (marimo && !marimo.running) {
-      text =
-        marimo.state === 'failed'
-          ? `marimo failed to start${marimo.error ? `: ${marimo.error}` : '.'}`
-          : 'marimo is not running; it starts when you open it from the Launcher.';
+      state = 'failed';
+      tail = lastRestart.logTail;
+    } else if (lastRestart?.ok && running) {
+      text = lastRestart.message;
+      state = 'ok';
+    } else if (marimo && !running) {
+      text = NOT_RUNNING;
     }
-    this._restartStatus.textContent = text;
-    this._restartStatus.hidden = !text;
-    this._restartStatus.dataset.state = restarting
-      ? 'restarting'
-      : lastRestart
-        ? lastRestart.ok
-          ? 'ok'
-          : 'failed'
-        : '';
-    const tail =
-      !restarting && lastRestart && !lastRestart.ok
-        ? lastRestart.logTail
-        : null;
-    this._restartLog.hidden = !tail;
+    this._marimoSection.hidden = !text;
+    this._marimoStatus.textContent = text;
+    this._marimoStatus.dataset.state = state;
+    this._openButton.hidden =
+      !this._openMarimo || !marimo || running || restarting;
+    this._openButton.textContent =
+      marimo?.state === 'failed' ? 'Open marimo to retry' : 'Open marimo';
+    this._restartLogDetails.hidden = !tail;
     this._restartLog.textContent = tail ?? '';
   }
 
@@ -507,8 +749,32 @@ export class PackagesSidebar extends Widget {
     return log.scrollHeight - log.scrollTop - log.clientHeight <= STICKY_SCROLL;
   }
 
+  private _confirm: (question: IConfirmation) => Promise<boolean>;
+  private _openMarimo: (() => void) | null;
+  private _submitted: { id: string; text: string } | null = null;
   private _unavailable = el('div', 'jp-MarimoPackages-unavailable');
   private _body = el('div', 'jp-MarimoPackages-body');
+  private _refreshButton = tool(
+    refreshIcon,
+    CSS.refresh,
+    'Refresh',
+    'Check the environment and list its packages again'
+  );
+  private _restartButton = tool(runIcon, CSS.restart, 'Restart marimo', '');
+  private _repairButton = tool(buildIcon, CSS.repair, 'Repair venv', '');
+  private _repairNow = button(
+    'Repair venv',
+    'jp-MarimoPackages-repairNow',
+    'jp-mod-accept'
+  );
+  private _marimoSection = el('section', 'jp-MarimoPackages-marimo');
+  private _marimoStatus = el('p', CSS.marimoStatus);
+  private _openButton = button('Open marimo', CSS.openMarimo);
+  private _restartLogDetails = el(
+    'details',
+    'jp-MarimoPackages-restartLogDetails'
+  );
+  private _restartLog = el('pre', 'jp-MarimoPackages-restartLog');
   private _venv = el('section', 'jp-MarimoPackages-venv');
   private _specs = document.createElement('textarea');
   private _installButton = button('Install', CSS.install, 'jp-mod-accept');
@@ -516,8 +782,8 @@ export class PackagesSidebar extends Widget {
   private _job = el('section', 'jp-MarimoPackages-job');
   private _jobTitle = el('span', 'jp-MarimoPackages-jobTitle');
   private _cancelButton = button('Cancel', CSS.cancel, 'jp-mod-warn');
-  private _log = el('pre', CSS.log);
-  private _jobMessage = el('p', 'jp-MarimoPackages-jobMessage');
+  private _log = el('div', CSS.log);
+  private _logChunk: HTMLElement | null = null;
   private _shownJob: string | null = null;
   private _queueSection = el('section', 'jp-MarimoPackages-queueSection');
   private _queue = el('ul', CSS.queue);
@@ -526,37 +792,65 @@ export class PackagesSidebar extends Widget {
   private _packagesError = el('p', CSS.error);
   private _userList = el('ul', `${CSS.user} jp-MarimoPackages-list`);
   private _userEmpty = el('p', 'jp-MarimoPackages-muted');
+  private _marimoTitle = el('h3', 'jp-MarimoPackages-sectionTitle');
+  private _marimoList = el(
+    'ul',
+    `${CSS.user} ${CSS.fromMarimo}List jp-MarimoPackages-list`
+  );
   private _baseDetails = el('details', 'jp-MarimoPackages-baseSection');
   private _baseTitle = el('span', 'jp-MarimoPackages-sectionTitle');
   private _baseList = el('ul', `${CSS.base} jp-MarimoPackages-list`);
   private _baseEmpty = el('p', 'jp-MarimoPackages-muted');
-  private _maintenance = el('div', 'jp-MarimoPackages-maintenance');
-  private _restartButton = button('Restart marimo', CSS.restart);
-  private _repairButton = button('Repair venv', CSS.repair);
-  private _restartStatus = el('p', 'jp-MarimoPackages-restartStatus');
-  private _restartLog = el('pre', 'jp-MarimoPackages-restartLog');
 }
 
 export namespace PackagesSidebar {
   export interface IOptions {
     model: PackagesModel;
+    /** Ask before destroying work; defaults to a JupyterLab dialog. */
+    confirm?: (question: IConfirmation) => Promise<boolean>;
+    /** Open marimo's tab (which retries a failed start). */
+    openMarimo?: () => void;
   }
 }
 
 function jobTitle(job: IJob): string {
-  const action = jobAction(job);
   switch (job.state) {
     case 'queued':
-      return `${action}: waiting to start…`;
+      return `${jobAction(job)}: waiting to start…`;
     case 'running':
       return `${jobProgress(job)}…`;
-    case 'succeeded':
-      return `${action}: done`;
-    case 'failed':
-      return `${action}: failed`;
-    case 'cancelled':
-      return `${action}: cancelled`;
+    default:
+      return job.message || `${jobAction(job)}: ${job.state}`;
   }
+}
+
+/** An icon button of the panel's toolbar, as JupyterLab draws them. */
+function tool(
+  icon: LabIcon,
+  className: string,
+  label: string,
+  caption: string
+): HTMLButtonElement {
+  const node = el(
+    'button',
+    `jp-ToolbarButtonComponent jp-Button jp-mod-minimal jp-MarimoPackages-tool ${className}`
+  );
+  node.type = 'button';
+  node.append(
+    icon.element({ tag: 'span', className: 'jp-ToolbarButtonComponent-icon' })
+  );
+  setTool(node, label, caption || label);
+  return node;
+}
+
+function setTool(
+  node: HTMLButtonElement,
+  label: string,
+  caption: string
+): void {
+  node.setAttribute('aria-label', label);
+  node.title = caption;
+  node.dataset.label = label;
 }
 
 function countText(shown: number, total: number, filtering: boolean): string {
@@ -572,10 +866,6 @@ function packageRow(pkg: IPackage): HTMLElement {
   version.textContent = pkg.version;
   row.append(name, version);
   return row;
-}
-
-function baseRow(pkg: IPackage): HTMLElement {
-  return packageRow(pkg);
 }
 
 function note(text: string, extraClass = ''): HTMLElement {
