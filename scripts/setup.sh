@@ -41,6 +41,14 @@ rm -f jupyter_marimo_proxy/labextension/install.json
 SKIP_JUPYTER_BUILDER=1 uv pip install --quiet --python .venv/bin/python \
   --reinstall-package jupyter-marimo-proxy -e ".[test]"
 
+step "configurable-http-proxy for the JupyterHub tests (npm ci in tests/hub)"
+if [ ! -d tests/hub/node_modules ] || [ tests/hub/package-lock.json -nt tests/hub/node_modules/.package-lock.json ]; then
+  (cd tests/hub && npm ci --no-audit --no-fund)
+fi
+
+step "Checking the oldest marimo pyproject.toml claims against our auth scheme (once per floor)"
+.venv/bin/python scripts/check_marimo_floor.py
+
 step "Installed"
 jupyter server extension list 2>&1 | grep -E "jupyter_marimo_proxy|jupyter_server_proxy" || true
 jupyter labextension list 2>&1 | grep -E "jupyter-marimo-proxy" || true
