@@ -723,7 +723,12 @@ export class PackagesModel implements IDisposable {
         // cancelled from elsewhere meanwhile. A repair (or the startup
         // install, which may rebuild a broken venv) changes its health.
         const refreshes = [this.refreshPackages(), this._syncJobs()];
-        if (current.kind === 'repair' || current.kind === 'bootstrap') {
+        if (
+          current.kind === 'repair' ||
+          current.kind === 'bootstrap' ||
+          // The first install created the venv: its facts are known now.
+          this.status?.venv.exists === false
+        ) {
           refreshes.push(this._refreshStatus());
         }
         await Promise.all(refreshes);

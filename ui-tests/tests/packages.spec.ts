@@ -7,7 +7,7 @@
  * module `jmp_live` with `VALUE = "jmp-live-1.0"`.
  *
  * The contract tested here:
- * - a left sidebar tab "Install package" opens the panel `.jp-MarimoPackages`
+ * - a left sidebar tab "marimo packages" opens the panel `.jp-MarimoPackages`
  *   showing the venv it acts on (path, Python, installer, marimo);
  * - typing `jmp-live` and clicking Install shows the installer's log, a
  *   success notification with the job's message, and `jmp-live` under the
@@ -68,7 +68,7 @@ function sidebar(page: IJupyterLabPageFixture): Locator {
 async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
   const tab = sidebarTab(page);
   await expect(tab).toHaveCount(1);
-  await expect(tab).toHaveAttribute('title', 'Install package');
+  await expect(tab).toHaveAttribute('title', /^marimo packages/);
   if (!(await sidebar(page).isVisible())) {
     await tab.click();
   }
@@ -132,10 +132,13 @@ test.describe('Install package', () => {
     await expect(log).toBeVisible();
     await expect(log).toContainText(`pip install`);
     await expect(log).toContainText(`${PACKAGE}==1.0`);
-    await expect(toast(page, `Installed ${PACKAGE}`)).toBeVisible();
-    await expect(panel.locator('.jp-MarimoPackages-jobMessage')).toContainText(
-      `installed ${PACKAGE} 1.0`
+    // One message: the job's line in the sidebar (no toast while it is open).
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(
+      `Installed ${PACKAGE} 1.0`
     );
+    await expect(toast(page, `Installed ${PACKAGE}`)).toHaveCount(0);
+    // The command is folded away under the installer's output.
+    await expect(log.locator('.jp-MarimoPackages-command')).not.toHaveAttribute('open', '');
     await expect(userRow(panel, PACKAGE)).toContainText('1.0');
     await expect(panel.locator('.jp-MarimoPackages-specs')).toHaveValue('');
     const monospace = await log.evaluate(el => getComputedStyle(el).fontFamily);
@@ -149,19 +152,30 @@ test.describe('Install package', () => {
     await snapshot(page, testInfo, 'imported-in-marimo.png');
 
     // Uninstall from the row.
+    // Uninstall from the row: it asks first, Cancel focused.
     await userRow(panel, PACKAGE).locator('.jp-MarimoPackages-uninstall').click();
-    await expect(toast(page, `Uninstalled ${PACKAGE}`)).toBeVisible();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText(`Uninstall ${PACKAGE} 1.0?`);
+    await expect(dialog.locator('button:focus')).toHaveText('Cancel');
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(
+      `Uninstalled ${PACKAGE} 1.0`
+    );
     await expect(userRow(panel, PACKAGE)).toHaveCount(0);
     await expect(log).toContainText(`uninstall`);
 
     // Restart: the notification says when marimo is ready, the tab reloads.
+    // Restart: it asks first, counting marimo's running notebooks.
     await panel.locator('.jp-MarimoPackages-restart').click();
-    await expect(toast(page, 'marimo restarted and is ready')).toBeVisible({
-      timeout: MARIMO_LOAD_TIMEOUT
-    });
+    await expect(dialog).toContainText('Restart marimo?');
+    await expect(dialog).toContainText(/This ends 1 running notebook\b/);
+    await expect(dialog.locator('button:focus')).toHaveText('Cancel');
+    await dialog.locator('.jp-mod-accept').click();
     await expect(panel.locator('.jp-MarimoPackages-restartStatus')).toHaveText(
-      /marimo restarted and is ready/
+      /marimo restarted and is ready/,
+      { timeout: MARIMO_LOAD_TIMEOUT }
     );
+    await expect(page.locator('.Toastify__toast')).toHaveCount(0);
     // The reloaded tab is back on marimo's home (not the notebook opened above).
     await expectMarimoTab(page);
     await expectMarimoLoaded(page);
@@ -196,13 +210,12 @@ test.describe('Install package', () => {
     await expect(queued).toContainText('Install jmp-bravo');
     await queued.locator('.jp-MarimoPackages-cancelQueued').click();
     await expect(queued).toHaveCount(0);
-    await expect(toast(page, 'Cancelled before it started')).toBeVisible();
 
     // Cancel stops the running installer.
     await panel.locator('.jp-MarimoPackages-cancel').click();
     await expect(job).toHaveAttribute('data-state', 'cancelled');
     await expect(panel.locator('.jp-MarimoPackages-cancel')).toBeHidden();
-    await expect(toast(page, /^Cancelled;/)).toBeVisible();
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(/^Cancelled/);
     await expect(userRow(panel, SLOW_PACKAGE)).toHaveCount(0);
     await expect(userRow(panel, 'jmp-bravo')).toHaveCount(0);
   });
@@ -215,7 +228,6 @@ test.describe('Install package', () => {
     const error = panel.locator('.jp-MarimoPackages-form .jp-MarimoPackages-error');
     await expect(error).toBeVisible();
     await expect(error).toContainText('is an installer option');
-    await expect(toast(page, 'is an installer option')).toBeVisible();
     await expect(panel.locator('.jp-MarimoPackages-specs')).toHaveValue(typed);
     // Nothing ran: no job was started.
     await expect(panel.locator('.jp-MarimoPackages-log')).toBeHidden();
@@ -224,17 +236,51 @@ test.describe('Install package', () => {
   test('Repair venv runs a repair job on a healthy venv', async ({ page }) => {
     const panel = await openSidebar(page);
     await expect(panel.locator('.jp-MarimoPackages-venvWarning')).toHaveCount(0);
-    const repair = panel.locator('.jp-MarimoPackages-repair');
-    await expect(repair).toHaveText('Repair venv');
+    const repair = panel.locator('.jp-MarimoPackages-toolbar .jp-MarimoPackages-repair');
+    await expect(repair).toHaveAttribute('aria-label', 'Repair venv');
     await repair.click();
-    await expect(toast(page, /^The venv was healthy; /)).toBeVisible({ timeout: 60_000 });
+    // Nothing was reinstalled, and the message does not claim it was.
     await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText(
-      'Repair the venv: done'
+      /^The venv was healthy(; you have not installed any packages| and has every package you installed .*: nothing was reinstalled)/,
+      { timeout: 60_000 }
     );
     await expect(panel.locator('.jp-MarimoPackages-log')).toContainText(
       'The venv itself is healthy.'
     );
     await expect(repair).toBeEnabled();
+  });
+
+  test('the panel in light and dark themes', async ({ page }) => {
+    const panel = await openSidebar(page);
+    await panel.locator('.jp-MarimoPackages-specs').fill('jmp-alpha');
+    await panel.locator('.jp-MarimoPackages-install').click();
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText('Installed jmp-alpha 1.0', {
+      timeout: 60_000
+    });
+    // The toolbar reads like JupyterLab's: icon buttons, UI font sizes.
+    const sizes = await panel.evaluate(node => {
+      const px = (selector: string) =>
+        getComputedStyle(node.querySelector(selector)!).fontSize;
+      return { filter: px('.jp-MarimoPackages-filter'), body: getComputedStyle(node).fontSize };
+    });
+    expect(sizes.filter).toBe(sizes.body);
+    await expect(panel.locator('.jp-MarimoPackages-toolbar button svg')).toHaveCount(3);
+    const shot = async (theme: string, file: string) => {
+      await page.evaluate(async name => {
+        await window.jupyterapp.commands.execute('apputils:change-theme', { theme: name });
+      }, theme);
+      await expect(page.locator('body')).toHaveAttribute(
+        'data-jp-theme-name',
+        theme
+      );
+      await page.locator('#jp-left-stack').screenshot({ path: `../docs/screenshots/${file}` });
+    };
+    await shot('JupyterLab Light', 'marimo-packages-light.png');
+    await shot('JupyterLab Dark', 'marimo-packages-dark.png');
+    await shot('JupyterLab Light', 'marimo-packages-light.png');
+    await userRow(panel, 'jmp-alpha').locator('.jp-MarimoPackages-uninstall').click();
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await expect(userRow(panel, 'jmp-alpha')).toHaveCount(0);
   });
 
   test('the palette opens the sidebar and offers Restart marimo', async ({ page }) => {
