@@ -17,6 +17,12 @@ def _request_headers() -> dict[str, str]:
     return current_session().auth_headers()
 
 
+def _page_rewriter(session=current_session):
+    from .connection_shim import page_rewriter, route_base_of
+
+    return page_rewriter(lambda: route_base_of(session().base_url, session().route))
+
+
 def setup_marimo_server() -> dict:
     """jupyter-server-proxy's description of the marimo route.
 
@@ -32,6 +38,9 @@ def setup_marimo_server() -> dict:
         "absolute_url": True,
         "new_browser_tab": False,
         "request_headers_override": _request_headers,
+        # marimo's pages get the script that carries its websockets through proxies
+        # that break them (connection_shim.py).
+        "rewrite_response": _page_rewriter(),
         # marimo pings its websocket every second: counting proxied traffic would
         # keep every server busy forever. The launcher judges what is use and
         # the server extension reports it (activity_report.py).
@@ -59,6 +68,7 @@ def setup_marimo_apps_server() -> dict:
         "absolute_url": True,
         "new_browser_tab": False,
         "request_headers_override": lambda: current_app_session().auth_headers(),
+        "rewrite_response": _page_rewriter(current_app_session),
         # As for the editor: the launcher judges what is use (activity_report.py).
         "update_last_activity": False,
         "launcher_entry": {"enabled": False, "title": "marimo apps"},

@@ -24,7 +24,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .activity import ActivityMeter
+from .query_in_path import restore_query
 from .relay import relay
+from .tunnel import Tunnels, is_tunnel_request
 
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT = 30.0
@@ -122,6 +124,8 @@ class FrontDoor:
         self._route = route
         # Judges what is use of marimo (launch/activity.py); None: plain splicing.
         self._activity = activity
+        # Websockets carried over an event stream and POSTs (launch/tunnel.py).
+        self._tunnels = Tunnels(activity)
         self._server: asyncio.base_events.Server | None = None
         # asyncio keeps only weak references to tasks: a connection waiting on
         # two quiet sockets could otherwise be collected mid-splice.
@@ -163,6 +167,11 @@ class FrontDoor:
             await writer.drain()
             return
         assert route.marimo_port is not None and route.secret is not None
+        # A query moved into the path by the page's script goes back (launch/query_in_path.py).
+        head = restore_query(head)
+        if is_tunnel_request(head):
+            await self._tunnels.serve(head, reader, writer, route)
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", route.marimo_port)
         except OSError:
