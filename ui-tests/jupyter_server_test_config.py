@@ -113,3 +113,17 @@ print(
     ),
     flush=True,
 )
+
+# Issue 16: one breaking proxy per failure mode in front of this server
+# (tests/breaking_proxy.py), on the next ports: proxies.spec.ts opens marimo
+# through each. A process of its own, ended with this one.
+if not os.environ.get("UI_TESTS_NO_PROXIES"):
+    import subprocess
+
+    _port = int(os.environ.get("UI_TESTS_PORT", "8899"))
+    _modes = ("strip_query", "drop_ws", "no_ws", "buffer")
+    _proxies = subprocess.Popen(
+        [sys.executable, str(HERE.parent / "tests" / "breaking_proxy.py"), "--upstream", str(_port)]
+        + [arg for i, mode in enumerate(_modes, 1) for arg in ("--port", f"{_port + i}:{mode}")]
+    )
+    atexit.register(_proxies.terminate)
