@@ -193,11 +193,11 @@ def test_jupyter_shutdown_leaves_no_marimo_process(tmp_path):
 
 
 def test_a_failed_start_explains_itself_with_marimos_log(tmp_path):
-    # A value marimo rejects makes it exit at once with a usage error.
+    # An option marimo does not know makes it exit at once with a usage error.
     server = JupyterServer(
         root_dir=tmp_path / "root",
         state_dir=tmp_path / "state",
-        extra_args=["--MarimoProxy.extra_marimo_args=--sandbox=not-a-backend", "--MarimoProxy.startup_timeout=30"],
+        extra_args=["--MarimoProxy.extra_marimo_args=--not-a-backend", "--MarimoProxy.startup_timeout=30"],
     ).start()
     try:
         started = time.monotonic()
