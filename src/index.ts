@@ -63,10 +63,10 @@ function activate(
   // The tile and the command follow the latest status known, so that a
   // missing server part shows on the tile before anyone clicks it.
   const remember = (check: IStatusCheck): void => {
-    const wasAvailable = isAvailable(lastCheck);
+    const looked = tileLooksWell(lastCheck);
     lastCheck = check;
     commands.notifyCommandChanged(CommandIDs.open);
-    if (isAvailable(check) !== wasAvailable) {
+    if (tileLooksWell(check) !== looked) {
       addLauncherItem();
     }
   };
@@ -84,7 +84,7 @@ function activate(
       rank: LAUNCHER_RANK,
       args: { isLauncher: true },
       kernelIconUrl: iconDataUrl(
-        isAvailable(lastCheck) ? marimoIcon : marimoUnavailableIcon
+        tileLooksWell(lastCheck) ? marimoIcon : marimoUnavailableIcon
       )
     });
   };
@@ -105,12 +105,17 @@ function activate(
 
   commands.addCommand(CommandIDs.open, {
     label: args => ((args as IOpenArgs).isPalette ? 'Open marimo' : 'marimo'),
-    caption: () =>
-      lastCheck && lastCheck.kind !== 'ok'
-        ? `${CAPTION}. ${lastCheck.title}.`
-        : CAPTION,
+    caption: () => {
+      if (lastCheck && lastCheck.kind !== 'ok') {
+        return `${CAPTION}. ${lastCheck.title}.`;
+      }
+      const failure = failedStart(lastCheck);
+      return failure
+        ? `${CAPTION}. marimo could not start: ${failure} Open it to retry.`
+        : CAPTION;
+    },
     icon: args =>
-      (args as IOpenArgs).isPalette || isAvailable(lastCheck)
+      (args as IOpenArgs).isPalette || tileLooksWell(lastCheck)
         ? marimoIcon
         : marimoUnavailableIcon,
     execute: args => {
@@ -171,6 +176,20 @@ function activate(
  */
 function isAvailable(check: IStatusCheck | null): boolean {
   return check === null || check.kind === 'ok';
+}
+
+/** The reason marimo's last start failed, if the status says it did. */
+export function failedStart(check: IStatusCheck | null): string | null {
+  const marimo = check?.status?.marimo;
+  if (!marimo || marimo.state !== 'failed') {
+    return null;
+  }
+  return marimo.error || 'see the tab for the reason.';
+}
+
+/** The tile shows the plain icon unless the server part is broken or marimo failed to start. */
+function tileLooksWell(check: IStatusCheck | null): boolean {
+  return isAvailable(check) && failedStart(check) === null;
 }
 
 export { notebooksPlugin, packagesPlugin };

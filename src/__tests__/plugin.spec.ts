@@ -48,11 +48,12 @@ describe(PLUGIN_ID, () => {
     document.body.innerHTML = '';
   });
 
-  it('is exported with the packages sidebar plugin', () => {
+  it('is exported with the packages, notebooks and twins plugins', () => {
     expect(plugins.map(p => p.id)).toEqual([
       'jupyter-marimo-proxy:plugin',
       'jupyter-marimo-proxy:packages',
-      'jupyter-marimo-proxy:notebooks'
+      'jupyter-marimo-proxy:notebooks',
+      'jupyter-marimo-proxy:twins'
     ]);
     expect(plugins[0]).toBe(plugin);
   });
@@ -136,6 +137,32 @@ describe(PLUGIN_ID, () => {
     const third = (await app.commands.execute(CommandIDs.open, {})) as any;
     expect(third).not.toBe(first);
     expect(third.isAttached).toBe(true);
+  });
+
+  it('shows a failed start on the tile, with the reason in its caption', async () => {
+    const failed = healthyStatus();
+    failed.marimo = {
+      ...failed.marimo,
+      running: false,
+      state: 'failed',
+      port: null,
+      error: 'marimo exited with code 2 while starting.'
+    };
+    fetchMock.mockImplementation(async () => jsonResponse(200, failed));
+    const { app } = fakeApp();
+    const { launcher, items } = fakeLauncher();
+    plugin.activate(app, ...([launcher, null, null, null] as any[]));
+    await settle();
+
+    // Still one tile, now with the "unavailable" icon.
+    expect(items).toHaveLength(2);
+    expect(items[0].dispose).toHaveBeenCalled();
+    expect(items[1].options.kernelIconUrl).not.toBe(
+      items[0].options.kernelIconUrl
+    );
+    expect(app.commands.caption(CommandIDs.open, {})).toContain(
+      'marimo could not start: marimo exited with code 2 while starting. Open it to retry.'
+    );
   });
 
   it('keeps the tile when the server extension is missing and explains in the tab', async () => {
