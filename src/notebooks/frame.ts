@@ -108,7 +108,7 @@ export function hookNewWindows(
   const frameWindow = win;
   win.open = ((url?: string | URL, target?: string, features?: string) => {
     const href = url === undefined ? '' : String(url);
-    if (href && (!target || target !== '_self') && handle(href, frameWindow.location.href)) {
+    if (href && opensNewWindow(target ?? '_blank') && handle(href, frameWindow.location.href)) {
       return null;
     }
     return original(url as any, target, features);
@@ -122,8 +122,10 @@ export function hookNewWindows(
       if (!anchor) {
         return;
       }
+      // marimo names the window of each file (`target="s_…-x.py"`): any
+      // target but this frame's own is a new window.
       const newWindow =
-        anchor.target === '_blank' || event.ctrlKey || event.metaKey || event.button === 1;
+        opensNewWindow(anchor.target) || event.ctrlKey || event.metaKey || event.button === 1;
       if (newWindow && handle(anchor.href, frameWindow.location.href)) {
         event.preventDefault();
         event.stopPropagation();
@@ -131,6 +133,11 @@ export function hookNewWindows(
     },
     true
   );
+}
+
+/** Whether a link or `window.open` target names another window than the frame. */
+export function opensNewWindow(target: string): boolean {
+  return !!target && !['_self', '_parent', '_top'].includes(target.toLowerCase());
 }
 
 /** JupyterLab's theme as marimo's `theme` parameter. */
@@ -234,9 +241,26 @@ export async function focusFirstEmptyCell(
       ? Array.from(doc.querySelectorAll<HTMLElement>('[data-testid="cell-editor"] .cm-content'))
       : [];
     const empty = editors.find(editor => !(editor.textContent ?? '').trim());
-    if (empty) {
-      iframe.focus();
-      empty.focus();
+    if (empty && doc) {
+      // JupyterLab focuses a tab's node when it activates it, which can
+      // come after marimo's page rendered: hold the cursor in the cell for
+      // a moment, unless the user clicks somewhere first.
+      let userActed = false;
+      const acted = (): void => {
+        userActed = true;
+      };
+      doc.addEventListener('pointerdown', acted, true);
+      document.addEventListener('pointerdown', acted, true);
+      const settleUntil = Date.now() + 1500;
+      while (!userActed && iframe.isConnected && Date.now() < settleUntil) {
+        if (document.activeElement !== iframe || doc.activeElement !== empty) {
+          iframe.focus();
+          empty.focus();
+        }
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      doc.removeEventListener('pointerdown', acted, true);
+      document.removeEventListener('pointerdown', acted, true);
       return true;
     }
     await new Promise(resolve => setTimeout(resolve, 200));

@@ -158,7 +158,7 @@ export class MarimoRunningManager implements IRunningSessions.IManager {
             this._host.openNotebook(path);
           }
         },
-        shutdown: () => void this._shutdown(notebook.sessionId)
+        shutdown: () => void this._shutdown(notebook.path)
       };
     });
     const apps = this._host.apps().map(app => ({
@@ -197,16 +197,26 @@ export class MarimoRunningManager implements IRunningSessions.IManager {
   }
 
   async shutdownAll(): Promise<void> {
+    const current = await this._api.runningNotebooks().catch(() => []);
     await Promise.all(
-      this._notebooks.map(notebook => this._api.shutdown(notebook.sessionId))
+      current.map(notebook => this._api.shutdown(notebook.sessionId))
     );
     this._host.apps().forEach(app => app.close());
     await this.refreshRunning();
   }
 
-  private async _shutdown(sessionId: string): Promise<void> {
+  /**
+   * End marimo's session(s) of a file. Asked afresh: reopening a notebook
+   * gives it a new session id, so the one listed may be out of date.
+   */
+  private async _shutdown(path: string): Promise<void> {
     try {
-      await this._api.shutdown(sessionId);
+      const current = await this._api.runningNotebooks();
+      await Promise.all(
+        current
+          .filter(notebook => notebook.path === path)
+          .map(notebook => this._api.shutdown(notebook.sessionId))
+      );
     } finally {
       await this.refreshRunning();
     }

@@ -197,7 +197,8 @@ test.describe('Jupyter and marimo side by side', () => {
     const frame = await frameOf(panel);
     const url = await frameUrl(page, panel);
     expect(url.searchParams.get('file')).toBe('analysis.marimo.py');
-    expect(url.searchParams.get('view-as')).toBe('present');
+    // marimo run's route: a kernel of its own, not the editor's session.
+    expect(url.pathname).toBe(`${await baseUrl(page)}marimo-apps/`);
 
     // The outputs, computed live: the heading and the summary's mean.
     await expect(frame.getByRole('heading', { name: HEADING })).toBeVisible({
@@ -223,7 +224,7 @@ test.describe('Jupyter and marimo side by side', () => {
     await expect(tab(page, '\u25B6 analysis')).toHaveCount(1);
     await tab(page, '\u25B6 analysis').click();
     const restoredApp = await frameUrl(page, visiblePanel(page, 'app'));
-    expect(restoredApp.searchParams.get('view-as')).toBe('present');
+    expect(restoredApp.pathname).toBe(`${await baseUrl(page)}marimo-apps/`);
     await tab(page, 'analysis.marimo.py').click();
     const restored = await frameUrl(page, visiblePanel(page, 'notebook'));
     expect(restored.searchParams.get('file')).toBe('analysis.marimo.py');
