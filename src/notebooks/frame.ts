@@ -195,7 +195,7 @@ export function frameContent(iframe: HTMLIFrameElement): FrameContent {
   } catch {
     return { kind: 'other', text: '' };
   }
-  if (!doc || !doc.body || doc.URL === 'about:blank') {
+  if (!doc || !doc.body) {
     return { kind: 'loading' };
   }
   const error = doc.getElementById('marimo-proxy-error');
@@ -214,7 +214,8 @@ export function frameContent(iframe: HTMLIFrameElement): FrameContent {
     }
     return { kind: 'loading' };
   }
-  if (doc.readyState === 'complete') {
+  // The empty page a frame has before its URL loads.
+  if (doc.URL !== 'about:blank' && doc.readyState === 'complete') {
     return { kind: 'other', text: (doc.body.innerText ?? '').trim().slice(0, 600) };
   }
   return { kind: 'loading' };
