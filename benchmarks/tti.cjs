@@ -11,10 +11,10 @@
  * Not timed: starting the browser, loading JupyterLab until its Launcher
  * shows the tile. Timed from the click:
  *
- * - ours ("Marimo" tile): the tab shows marimo's home ("Create a new
- *   notebook") → the user clicks "Create a new notebook", which marimo opens
- *   in a browser tab of its own → that notebook's first cell editor shows →
- *   `print(6 * 7)` typed and run (Ctrl+Enter) → "42" in the cell's console.
+ * - ours ("marimo notebook" tile): a Lab tab with a new notebook
+ *   (untitled.marimo.py in the Launcher's folder) → its first empty cell's
+ *   editor shows → `print(6 * 7)` typed and run (Ctrl+Enter) → "42" in the
+ *   cell's console. No browser tab opens (checked).
  * - the peer ("New marimo Notebook" tile, with its sandbox off, so no
  *   environment dialog): a tab with a new notebook → first cell editor
  *   shows → the same cell run → "42".
@@ -102,7 +102,7 @@ async function main() {
     await page.goto(opts.labUrl);
     const launcher = page.locator('#jp-main-dock-panel .jp-Launcher').first();
     await launcher.waitFor({ state: 'visible' });
-    const label = opts.flavor === 'ours' ? 'Marimo' : 'New marimo Notebook';
+    const label = opts.flavor === 'ours' ? 'marimo notebook' : 'New marimo Notebook';
     const tile = launcher.locator('.jp-LauncherCard').filter({
       has: page.locator('.jp-LauncherCard-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) })
     });
@@ -118,18 +118,16 @@ async function main() {
     let keyboard;
     let target; // the page that shows the notebook
     if (opts.flavor === 'ours') {
-      const home = page.locator('#jupyter-marimo-proxy-marimo').frameLocator('iframe');
-      const create = home.getByText('Create a new notebook', { exact: false }).first();
-      await create.waitFor({ state: 'visible' });
+      const popups = [];
+      context.on('page', p => popups.push(p.url()));
+      const iframe = page.locator('.jp-MarimoProxy-notebookTab iframe').first();
+      await iframe.waitFor({ state: 'attached' });
       mark('page');
-      await shot('1-home');
-      const popupPromise = context.waitForEvent('page');
-      await create.click();
-      const popup = await popupPromise;
-      frame = popup.locator(':root');
-      keyboard = popup.keyboard;
-      phases.opened = 'a browser tab of its own';
-      target = popup;
+      frame = page.locator('.jp-MarimoProxy-notebookTab').frameLocator('iframe').locator(':root');
+      keyboard = page.keyboard;
+      phases.opened = 'a JupyterLab tab';
+      phases.popups = popups;
+      target = page;
     } else {
       const iframe = page.locator('.jp-MarimoWidget iframe, iframe.jp-MarimoWidget').first();
       await iframe.waitFor({ state: 'attached' });
@@ -139,12 +137,19 @@ async function main() {
       phases.opened = 'a JupyterLab tab';
       target = page;
     }
-    const cell = frame.locator('.marimo-cell').first();
+    // Ours opens with `import marimo as mo` and an empty cell, the cursor in
+    // the empty one; the peer's new notebook has one empty cell.
+    const cell =
+      opts.flavor === 'ours'
+        ? frame.locator('.marimo-cell').filter({ has: frame.locator('[data-testid="cell-editor"] .cm-content:focus') }).first()
+        : frame.locator('.marimo-cell').first();
     const editor = cell.getByTestId('cell-editor').locator('.cm-content');
     await editor.waitFor({ state: 'visible' });
     mark('editor');
     await shot('2-editor', target);
-    await editor.click();
+    if (opts.flavor !== 'ours') {
+      await editor.click();
+    }
     await keyboard.type(CODE);
     await keyboard.press('Control+Enter');
     const output = cell.getByTestId('console-output-area');

@@ -16,7 +16,7 @@ import type { ConsoleMessage, FrameLocator, Locator, TestInfo } from '@playwrigh
 
 export const WIDGET_ID = 'jupyter-marimo-proxy-marimo';
 export const TAB_TITLE = 'marimo';
-export const TILE_LABEL = 'Marimo';
+export const TILE_LABEL = 'marimo';
 
 /** First start of marimo (user venv + server) may take a while on 2 cores. */
 export const MARIMO_LOAD_TIMEOUT = 120_000;

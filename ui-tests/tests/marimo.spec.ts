@@ -2,7 +2,7 @@
  * Journey 1 of DESIGN.md, "Open marimo", in a real browser.
  *
  * What the extension promises (the contract tested here):
- * - the Launcher has exactly one "Marimo" tile, in its Notebook section
+ * - the Launcher has exactly one "marimo" tile (marimo's home), in its Notebook section
  *   (jupyter-server-proxy's own tile for marimo is disabled);
  * - the tile opens a main-area tab titled "marimo", widget id
  *   `jupyter-marimo-proxy-marimo`, holding an iframe on `<base_url>marimo/`;
@@ -40,7 +40,7 @@ test.describe('Open marimo', () => {
   }, testInfo) => {
     const scope = await launcher(page);
 
-    // Exactly one tile called "Marimo": ours, not jupyter-server-proxy's too.
+    // Exactly one tile called "marimo": ours, not jupyter-server-proxy's too.
     const tiles = cardsLabelled(scope, TILE_LABEL);
     await expect(tiles).toHaveCount(1);
     await expect(tiles.locator('.jp-LauncherCard-label')).toHaveText(TILE_LABEL);
