@@ -160,6 +160,10 @@ test.describe('Everything opens in JupyterLab', () => {
     await tab(page, 'marimo').click();
     await home.getByRole('heading', { name: 'Create a new notebook' }).click();
     await expect(tab(page, /^untitled\d*\.marimo\.py$/)).toHaveCount(1, { timeout: 30_000 });
+    const created = await frameOf(visiblePanel(page, 'notebook'));
+    await expect(created.getByTestId('cell-editor').first()).toBeVisible({
+      timeout: MARIMO_LOAD_TIMEOUT
+    });
     expect(popups()).toEqual([]);
   });
 
