@@ -85,7 +85,11 @@ def test_listing_separates_user_packages_from_the_base_environment(server):
     assert sources["jmp-withdep"] == "user" and sources["jmp-leaf"] == "user"
     assert sources["marimo"] == "base"
     assert sources["jupyter-server"] == "base"
-    assert all(set(p) == {"name", "version", "source"} for p in listing)
+    assert all({"name", "version", "source"} <= set(p) for p in listing)
+    # What the user asked for, apart from what came with it.
+    user = {p["name"]: p for p in listing if p["source"] == "user"}
+    assert user["jmp-withdep"]["origin"] == "requested"
+    assert user["jmp-leaf"]["origin"] == "dependency" and user["jmp-leaf"]["required_by"] == ["jmp-withdep"]
 
 
 def test_a_newer_request_replaces_the_older_one_in_the_manifest(server):
