@@ -139,9 +139,13 @@ async function main() {
     }
     // Ours opens with `import marimo as mo` and an empty cell, the cursor in
     // the empty one; the peer's new notebook has one empty cell.
+    const ourFrame = page.locator('.jp-MarimoProxy-notebookTab').frameLocator('iframe');
     const cell =
       opts.flavor === 'ours'
-        ? frame.locator('.marimo-cell').filter({ has: frame.locator('[data-testid="cell-editor"] .cm-content:focus') }).first()
+        ? ourFrame
+            .locator('.marimo-cell')
+            .filter({ has: ourFrame.locator('[data-testid="cell-editor"] .cm-content:focus') })
+            .first()
         : frame.locator('.marimo-cell').first();
     const editor = cell.getByTestId('cell-editor').locator('.cm-content');
     await editor.waitFor({ state: 'visible' });
