@@ -24,6 +24,13 @@ import { IStatusCheck, MARIMO_WIDGET_ID } from './tokens';
 const FRAME_POLL = 200;
 
 /**
+ * After this long (ms) the frame is shown whatever it holds: the launcher
+ * answers with its failure page well before (startup_timeout), so a page
+ * still not rendered is something else worth seeing.
+ */
+const FRAME_PATIENCE = 300000;
+
+/**
  * What the extension does to every marimo frame, whichever tab holds it
  * (home, notebook, app): set up by the plugins (theme, links, recovery).
  */
@@ -282,7 +289,7 @@ export class MarimoPanel extends Panel {
     let content: FrameContent = { kind: 'loading' };
     while (generation === this._generation && !this.isDisposed) {
       content = frameContent(iframe);
-      if (content.kind !== 'loading') {
+      if (content.kind !== 'loading' || Date.now() - started > FRAME_PATIENCE) {
         break;
       }
       if (label) {

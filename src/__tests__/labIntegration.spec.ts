@@ -214,6 +214,47 @@ describe('MarimoPanel start-up feedback', () => {
   });
 });
 
+describe('MarimoPanel.reconnect', () => {
+  let fetchMock: jest.SpyInstance;
+
+  beforeEach(() => {
+    fetchMock = jest.spyOn(globalThis, 'fetch');
+    // A fresh answer per request: a body is read once.
+    fetchMock.mockImplementation(async () => jsonResponse(200, healthyStatus()));
+  });
+
+  afterEach(() => fetchMock.mockRestore());
+
+  it('says in one line that marimo stopped, with a button that starts it again', async () => {
+    const panel = new MarimoPanel({ url: marimoTabUrl(PageConfig.getBaseUrl()) });
+    Widget.attach(panel, document.body);
+    await panel.ready;
+    panel.reconnect('stopped');
+    panel.reconnect('stopped');
+    const notices = panel.node.querySelectorAll('.jp-MarimoProxy-notice');
+    expect(notices).toHaveLength(1);
+    expect(notices[0].textContent).toContain('marimo has stopped.');
+    const calls = fetchMock.mock.calls.length;
+    (notices[0].querySelector('button') as HTMLButtonElement).click();
+    await panel.ready;
+    expect(fetchMock.mock.calls.length).toBe(calls + 1);
+    expect(panel.node.querySelector('.jp-MarimoProxy-notice')).toBeNull();
+    panel.dispose();
+  });
+
+  it('reloads at once when a new marimo runs', async () => {
+    const panel = new MarimoPanel({ url: marimoTabUrl(PageConfig.getBaseUrl()) });
+    Widget.attach(panel, document.body);
+    await panel.ready;
+    const before = panel.iframe;
+    panel.reconnect('running');
+    await panel.ready;
+    expect(panel.iframe).not.toBe(before);
+    expect(panel.iframe).not.toBeNull();
+    panel.dispose();
+  });
+});
+
 describe('RecoveryWatcher', () => {
   it('reloads a tab when its marimo was replaced, and says so when it stopped', async () => {
     let answer: Record<string, any> = {
