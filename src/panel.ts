@@ -231,7 +231,11 @@ export class MarimoPanel extends Panel {
         : state === 'idle'
           ? 'marimo stopped after being idle.'
           : 'marimo has stopped.';
-    const notice = createNotice(text, 'Start marimo again', () => void this.refresh());
+    const notice = createNotice(
+      text,
+      'Start marimo again',
+      () => void this.refresh()
+    );
     this.insertWidget(0, notice);
   }
 
@@ -477,7 +481,11 @@ function createStarting(firstUse: boolean): Widget {
 }
 
 /** One line over the frame saying what happened, with one button. */
-function createNotice(text: string, label: string, onClick: () => void): Widget {
+function createNotice(
+  text: string,
+  label: string,
+  onClick: () => void
+): Widget {
   const widget = new Widget();
   widget.addClass('jp-MarimoProxy-notice');
   widget.node.setAttribute('role', 'alert');

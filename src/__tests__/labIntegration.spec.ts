@@ -34,7 +34,9 @@ describe('classifyMarimoUrl', () => {
   it('knows marimo home, new notebooks, files and apps', () => {
     expect(classify('/user/a/marimo/')).toEqual({ kind: 'home' });
     expect(classify('?file=__new__s_abc')).toEqual({ kind: 'new' });
-    expect(classify('http://localhost:8888/user/a/marimo/?file=x%2Fa.py')).toEqual({
+    expect(
+      classify('http://localhost:8888/user/a/marimo/?file=x%2Fa.py')
+    ).toEqual({
       kind: 'file',
       path: 'x/a.py'
     });
@@ -54,7 +56,9 @@ describe('classifyMarimoUrl', () => {
 
   it('leaves everything else alone', () => {
     expect(classify('https://docs.marimo.io')).toBeNull();
-    expect(classify('http://elsewhere:8888/user/a/marimo/?file=a.py')).toBeNull();
+    expect(
+      classify('http://elsewhere:8888/user/a/marimo/?file=a.py')
+    ).toBeNull();
     expect(classify('/user/b/marimo/?file=a.py')).toBeNull();
     expect(classify('/user/a/marimo/api/export?file=a.py')).toBeNull();
     expect(classify('/user/a/marimo/?file=/etc/passwd')).toBeNull();
@@ -85,10 +89,17 @@ describe('frame hooks', () => {
     iframe.contentWindow!.open('/marimo/?file=__new__x', '_blank');
     iframe.contentWindow!.open('https://docs.marimo.io', '_blank');
     expect(original).toHaveBeenCalledTimes(1);
-    expect(original).toHaveBeenCalledWith('https://docs.marimo.io', '_blank', undefined);
+    expect(original).toHaveBeenCalledWith(
+      'https://docs.marimo.io',
+      '_blank',
+      undefined
+    );
 
     const click = (id: string) => {
-      const event = new MouseEvent('click', { bubbles: true, cancelable: true });
+      const event = new MouseEvent('click', {
+        bubbles: true,
+        cancelable: true
+      });
       iframe.contentDocument!.getElementById(id)!.dispatchEvent(event);
       return event.defaultPrevented;
     };
@@ -107,19 +118,27 @@ describe('frame hooks', () => {
   });
 
   it('gives marimo the theme by URL and by its body attribute', () => {
-    expect(withTheme('/marimo/?file=a.py', 'dark')).toBe('/marimo/?file=a.py&theme=dark');
+    expect(withTheme('/marimo/?file=a.py', 'dark')).toBe(
+      '/marimo/?file=a.py&theme=dark'
+    );
     expect(withTheme('/marimo/', 'light')).toBe('/marimo/?theme=light');
     expect(withTheme('/marimo/', null)).toBe('/marimo/');
     const iframe = frameWithPage('');
     applyTheme(iframe, 'dark');
-    expect(iframe.contentDocument!.body.dataset.vscodeThemeKind).toBe('vscode-dark');
+    expect(iframe.contentDocument!.body.dataset.vscodeThemeKind).toBe(
+      'vscode-dark'
+    );
     applyTheme(iframe, 'light');
-    expect(iframe.contentDocument!.body.dataset.vscodeThemeKind).toBe('vscode-light');
+    expect(iframe.contentDocument!.body.dataset.vscodeThemeKind).toBe(
+      'vscode-light'
+    );
     iframe.remove();
   });
 
   it('tells marimo from the launcher’s failure page', () => {
-    const loading = frameWithPage('<marimo-version></marimo-version><div id="root"></div>');
+    const loading = frameWithPage(
+      '<marimo-version></marimo-version><div id="root"></div>'
+    );
     expect(frameContent(loading).kind).toBe('loading');
     const ready = frameWithPage(
       '<marimo-version></marimo-version><marimo-server-token data-token="t1"></marimo-server-token>' +
@@ -141,9 +160,16 @@ describe('frame hooks', () => {
     expect(settingFor('marimo did not answer within 60 seconds.')).toBe(
       'c.MarimoProxy.startup_timeout'
     );
-    expect(settingFor('Could not create the venv at /x')).toBe('c.MarimoProxy.base_python');
-    expect(settingFor('marimo exited with code 1')).toBe('c.MarimoProxy.extra_marimo_args');
-    const log = ['ValueError: early', ...Array.from({ length: 20 }, (_, i) => `line ${i}`)].join('\n');
+    expect(settingFor('Could not create the venv at /x')).toBe(
+      'c.MarimoProxy.base_python'
+    );
+    expect(settingFor('marimo exited with code 1')).toBe(
+      'c.MarimoProxy.extra_marimo_args'
+    );
+    const log = [
+      'ValueError: early',
+      ...Array.from({ length: 20 }, (_, i) => `line ${i}`)
+    ].join('\n');
     const lines = importantLines(log).split('\n');
     expect(lines[0]).toBe('ValueError: early');
     expect(lines[lines.length - 1]).toBe('line 19');
@@ -206,9 +232,9 @@ describe('MarimoPanel start-up feedback', () => {
     const message = panel.node.querySelector('.jp-MarimoProxy-message');
     expect(message?.textContent).toContain('marimo could not start');
     expect(message?.textContent).toContain('c.MarimoProxy.startup_timeout');
-    expect(message?.querySelector('.jp-MarimoProxy-messageDetail')?.textContent).toContain(
-      'OSError: boom'
-    );
+    expect(
+      message?.querySelector('.jp-MarimoProxy-messageDetail')?.textContent
+    ).toContain('OSError: boom');
     expect(message?.querySelector('button')?.textContent).toBe('Retry');
     expect(panel.state).toBe('failing');
   });
@@ -220,13 +246,17 @@ describe('MarimoPanel.reconnect', () => {
   beforeEach(() => {
     fetchMock = jest.spyOn(globalThis, 'fetch');
     // A fresh answer per request: a body is read once.
-    fetchMock.mockImplementation(async () => jsonResponse(200, healthyStatus()));
+    fetchMock.mockImplementation(async () =>
+      jsonResponse(200, healthyStatus())
+    );
   });
 
   afterEach(() => fetchMock.mockRestore());
 
   it('says in one line that marimo stopped, with a button that starts it again', async () => {
-    const panel = new MarimoPanel({ url: marimoTabUrl(PageConfig.getBaseUrl()) });
+    const panel = new MarimoPanel({
+      url: marimoTabUrl(PageConfig.getBaseUrl())
+    });
     Widget.attach(panel, document.body);
     await panel.ready;
     panel.reconnect('stopped');
@@ -243,7 +273,9 @@ describe('MarimoPanel.reconnect', () => {
   });
 
   it('reloads at once when a new marimo runs', async () => {
-    const panel = new MarimoPanel({ url: marimoTabUrl(PageConfig.getBaseUrl()) });
+    const panel = new MarimoPanel({
+      url: marimoTabUrl(PageConfig.getBaseUrl())
+    });
     Widget.attach(panel, document.body);
     await panel.ready;
     const before = panel.iframe;
@@ -296,7 +328,9 @@ describe('MarimoRunningManager', () => {
     const api = {
       runningNotebooks: jest
         .fn()
-        .mockResolvedValue([{ name: 'a.py', path: 'x/a.py', sessionId: 's_2' }]),
+        .mockResolvedValue([
+          { name: 'a.py', path: 'x/a.py', sessionId: 's_2' }
+        ]),
       shutdown: jest.fn().mockResolvedValue(undefined)
     } as unknown as MarimoEditorAPI;
     const request = jest.fn(async () => ({

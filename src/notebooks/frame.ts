@@ -67,12 +67,18 @@ export function classifyMarimoUrl(
   if (relative === null) {
     return null;
   }
-  const asApp = route === APPS_ROUTE || url.searchParams.get('view-as') === 'present';
-  return asApp ? { kind: 'app', path: relative } : { kind: 'file', path: relative };
+  const asApp =
+    route === APPS_ROUTE || url.searchParams.get('view-as') === 'present';
+  return asApp
+    ? { kind: 'app', path: relative }
+    : { kind: 'file', path: relative };
 }
 
 /** A marimo file parameter as a contents path, or null when outside the root. */
-export function relativeToRoot(file: string, rootDir: string | null): string | null {
+export function relativeToRoot(
+  file: string,
+  rootDir: string | null
+): string | null {
   if (!file.startsWith('/')) {
     return file.replace(/^\.\//, '');
   }
@@ -108,7 +114,11 @@ export function hookNewWindows(
   const frameWindow = win;
   win.open = ((url?: string | URL, target?: string, features?: string) => {
     const href = url === undefined ? '' : String(url);
-    if (href && opensNewWindow(target ?? '_blank') && handle(href, frameWindow.location.href)) {
+    if (
+      href &&
+      opensNewWindow(target ?? '_blank') &&
+      handle(href, frameWindow.location.href)
+    ) {
       return null;
     }
     return original(url as any, target, features);
@@ -116,16 +126,19 @@ export function hookNewWindows(
   doc.addEventListener(
     'click',
     event => {
-      const anchor = (event.target as Element | null)?.closest?.('a[href]') as
-        | HTMLAnchorElement
-        | null;
+      const anchor = (event.target as Element | null)?.closest?.(
+        'a[href]'
+      ) as HTMLAnchorElement | null;
       if (!anchor) {
         return;
       }
       // marimo names the window of each file (`target="s_…-x.py"`): any
       // target but this frame's own is a new window.
       const newWindow =
-        opensNewWindow(anchor.target) || event.ctrlKey || event.metaKey || event.button === 1;
+        opensNewWindow(anchor.target) ||
+        event.ctrlKey ||
+        event.metaKey ||
+        event.button === 1;
       if (newWindow && handle(anchor.href, frameWindow.location.href)) {
         event.preventDefault();
         event.stopPropagation();
@@ -137,7 +150,9 @@ export function hookNewWindows(
 
 /** Whether a link or `window.open` target names another window than the frame. */
 export function opensNewWindow(target: string): boolean {
-  return !!target && !['_self', '_parent', '_top'].includes(target.toLowerCase());
+  return (
+    !!target && !['_self', '_parent', '_top'].includes(target.toLowerCase())
+  );
 }
 
 /** JupyterLab's theme as marimo's `theme` parameter. */
@@ -160,7 +175,10 @@ function splitQuery(url: string): [string, string] {
 }
 
 /** Tell marimo's page in `iframe` the theme (it follows without reloading). */
-export function applyTheme(iframe: HTMLIFrameElement, theme: MarimoTheme | null): void {
+export function applyTheme(
+  iframe: HTMLIFrameElement,
+  theme: MarimoTheme | null
+): void {
   let body: HTMLElement | null = null;
   try {
     body = iframe.contentDocument?.body ?? null;
@@ -209,14 +227,19 @@ export function frameContent(iframe: HTMLIFrameElement): FrameContent {
   if (doc.querySelector('marimo-version')) {
     const root = doc.getElementById('root');
     if (root && root.childElementCount > 0 && (root.textContent ?? '').trim()) {
-      const token = doc.querySelector('marimo-server-token')?.getAttribute('data-token') ?? null;
+      const token =
+        doc.querySelector('marimo-server-token')?.getAttribute('data-token') ??
+        null;
       return { kind: 'marimo', serverToken: token };
     }
     return { kind: 'loading' };
   }
   // The empty page a frame has before its URL loads.
   if (doc.URL !== 'about:blank' && doc.readyState === 'complete') {
-    return { kind: 'other', text: (doc.body.innerText ?? '').trim().slice(0, 600) };
+    return {
+      kind: 'other',
+      text: (doc.body.innerText ?? '').trim().slice(0, 600)
+    };
   }
   return { kind: 'loading' };
 }
@@ -239,7 +262,11 @@ export async function focusFirstEmptyCell(
       return false;
     }
     const editors = doc
-      ? Array.from(doc.querySelectorAll<HTMLElement>('[data-testid="cell-editor"] .cm-content'))
+      ? Array.from(
+          doc.querySelectorAll<HTMLElement>(
+            '[data-testid="cell-editor"] .cm-content'
+          )
+        )
       : [];
     const empty = editors.find(editor => !(editor.textContent ?? '').trim());
     if (empty && doc) {
@@ -292,8 +319,13 @@ export function importantLines(log: string, count = 12): string {
     .split('\n')
     .map(line => line.replace(/\s+$/, ''))
     .filter(line => line.trim() && line.trim() !== '(empty)');
-  const errors = lines.filter(line => /error|exception|traceback|failed|denied/i.test(line));
+  const errors = lines.filter(line =>
+    /error|exception|traceback|failed|denied/i.test(line)
+  );
   const tail = lines.slice(-count);
-  const picked = [...errors.filter(line => !tail.includes(line)).slice(-4), ...tail];
+  const picked = [
+    ...errors.filter(line => !tail.includes(line)).slice(-4),
+    ...tail
+  ];
   return picked.join('\n');
 }

@@ -175,8 +175,7 @@ function activate(
 
   // A new notebook is ready to type in: the cursor goes to its empty cell.
   host.afterCreate = opened => {
-    const content =
-      opened instanceof DocumentWidget ? opened.content : null;
+    const content = opened instanceof DocumentWidget ? opened.content : null;
     if (!(content instanceof MarimoPanel)) {
       return;
     }
@@ -259,7 +258,9 @@ function activate(
 
   commands.addCommand(CommandIDs.newNotebook, {
     label: args =>
-      args.isLauncher || args.isMenu ? 'marimo notebook' : 'New marimo notebook',
+      args.isLauncher || args.isMenu
+        ? 'marimo notebook'
+        : 'New marimo notebook',
     caption: 'Create a marimo notebook in this folder and open it in marimo',
     icon: args =>
       args.isLauncher || args.isMenu ? marimoNotebookIcon : marimoIcon,

@@ -165,7 +165,8 @@ export class MarimoRunningManager implements IRunningSessions.IManager {
       className: 'jp-MarimoProxy-runningApp',
       icon: () => icon,
       label: () => app.path.split('/').pop() ?? app.path,
-      labelTitle: () => `${app.path} (app: its kernel ends when the tab closes)`,
+      labelTitle: () =>
+        `${app.path} (app: its kernel ends when the tab closes)`,
       detail: () => 'app',
       open: () => app.open(),
       shutdown: () => {
@@ -189,7 +190,10 @@ export class MarimoRunningManager implements IRunningSessions.IManager {
       try {
         notebooks = await this._api.runningNotebooks();
       } catch (error) {
-        console.warn('jupyter-marimo-proxy: could not list marimo sessions', error);
+        console.warn(
+          'jupyter-marimo-proxy: could not list marimo sessions',
+          error
+        );
       }
     }
     this._notebooks = notebooks;
