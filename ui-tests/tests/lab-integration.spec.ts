@@ -202,12 +202,19 @@ test.describe('Everything opens in JupyterLab', () => {
     await expect(app.getByTestId('cell-editor')).toHaveCount(0);
     await expect(app.getByText(/Reconnected to an existing session/)).toHaveCount(0);
 
-    // The editor stays an editor: it can run a cell, and is not a reader.
+    // The editor stays an editor (editable cells), never a reader.
     await expect(editor.getByText(/connected as a reader/i)).toHaveCount(0);
-    const newCell = editor.locator('[data-testid="cell-editor"] .cm-content').last();
-    await expect(editor.getByTestId('cell-editor').first()).toBeVisible();
-    await expect(newCell).toBeVisible();
+    await expect(
+      editor.locator('[data-testid="cell-editor"] .cm-content[contenteditable="true"]').first()
+    ).toBeVisible();
     await snapshot(page, testInfo, 'app-and-editor.png');
+
+    // The app's widgets are live on its own kernel: another site, another mean.
+    // (east's mean is 14.79, north's 12.03: demo/data/measurements.csv)
+    await app.locator('select').first().selectOption('north');
+    await expect(app.getByText('12.03').filter({ visible: true }).first()).toBeVisible({
+      timeout: 30_000
+    });
   });
 
   test('after marimo’s own shutdown button every tab reconnects', async ({ page }) => {
