@@ -217,7 +217,7 @@ test.describe('Everything opens in JupyterLab', () => {
     });
   });
 
-  test('after marimo’s own shutdown button every tab reconnects', async ({ page }) => {
+  test('after marimo’s own shutdown button or a restart every tab reconnects', async ({ page }) => {
     const popups = forbidPopups(page);
     await page.filebrowser.openHomeDirectory();
     await fileItem(page, 'analysis.marimo.py').dblclick();
@@ -262,6 +262,34 @@ test.describe('Everything opens in JupyterLab', () => {
       timeout: MARIMO_LOAD_TIMEOUT
     });
     await expect(notebook.getByText(/Unauthorized|Failed to instantiate/)).toHaveCount(0);
+
+    // "Restart marimo" (the sidebar's button, here its REST call): the same.
+    await frames.evaluateAll(all =>
+      all.forEach(el => (((el as HTMLIFrameElement).contentWindow as any).__before = 1))
+    );
+    const restarted = await page.evaluate(async () => {
+      const base = JSON.parse(document.getElementById('jupyter-config-data')!.textContent!).baseUrl;
+      return (await fetch(`${base}jupyter-marimo-proxy/restart`, { method: 'POST' })).status;
+    });
+    expect(restarted).toBe(200);
+    await expect
+      .poll(
+        () =>
+          frames.evaluateAll(all =>
+            all.filter(el => ((el as HTMLIFrameElement).contentWindow as any)?.__before).length
+          ),
+        { timeout: MARIMO_LOAD_TIMEOUT }
+      )
+      .toBe(0);
+    // (The old page may have re-attached to the new marimo first: the
+    // reloaded tab then joins that session, whose cells have not run.)
+    await expect(notebook.getByTestId('cell-editor').first()).toBeVisible({
+      timeout: MARIMO_LOAD_TIMEOUT
+    });
+    await expect(notebook.getByText(/Unauthorized|Failed to instantiate/)).toHaveCount(0);
+    await expect(home.getByText('Create a new notebook').first()).toBeAttached({
+      timeout: MARIMO_LOAD_TIMEOUT
+    });
     expect(popups()).toEqual([]);
   });
 
