@@ -12,6 +12,7 @@ import {
   applyTheme,
   classifyMarimoUrl,
   frameContent,
+  guardKernelSockets,
   hookNewWindows,
   importantLines,
   opensNewWindow,
@@ -107,6 +108,25 @@ describe('frame hooks', () => {
     // A link that navigates the frame itself is marimo's business.
     expect(click('same')).toBe(false);
     expect(handled).toHaveLength(3);
+    iframe.remove();
+  });
+
+  it('lets marimo open its kernel websocket only when allowed', () => {
+    const iframe = frameWithPage('');
+    const opened: string[] = [];
+    (iframe.contentWindow as any).WebSocket = function (url: string) {
+      opened.push(url);
+    };
+    let allow = true;
+    guardKernelSockets(iframe, () => allow);
+    const Socket = (iframe.contentWindow as any).WebSocket;
+    new Socket('ws://localhost/marimo/ws?session_id=s_1');
+    allow = false;
+    new Socket('ws://localhost/marimo/_jmp_q/abc/ws');
+    new Socket('ws://localhost/marimo/lsp/copilot');
+    expect(opened[0]).toBe('ws://localhost/marimo/ws?session_id=s_1');
+    expect(opened[1]).toMatch(/\/jupyter-marimo-proxy-wait$/);
+    expect(opened[2]).toBe('ws://localhost/marimo/lsp/copilot');
     iframe.remove();
   });
 
@@ -319,6 +339,37 @@ describe('RecoveryWatcher', () => {
     // Tracked again once its new frame shows marimo.
     panel.reconnect.mockClear();
     await watcher.check();
+    expect(panel.reconnect).not.toHaveBeenCalled();
+  });
+});
+
+describe('RecoveryWatcher.mayReconnect', () => {
+  it('refuses a tracked page’s reconnection until the server says its marimo still runs', async () => {
+    let answer: Record<string, any> = {
+      marimo: { state: 'running', instance: '1:1', error: null }
+    };
+    const request = jest.fn(async () => answer) as any;
+    const watcher = new RecoveryWatcher(request, 60000);
+    const panel = {
+      route: 'marimo',
+      frameReady: true,
+      instance: null as string | null,
+      isDisposed: false,
+      disposed: { connect: jest.fn() },
+      reconnect: jest.fn()
+    };
+    // Not tracked yet: its first connection passes.
+    expect(watcher.mayReconnect(panel as any)).toBe(true);
+    await watcher.track(panel as any);
+    // Tracked: a new connection is a reconnection, refused first.
+    answer = { marimo: { state: 'starting', instance: null, error: null } };
+    expect(watcher.mayReconnect(panel as any)).toBe(false);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(watcher.mayReconnect(panel as any)).toBe(false);
+    // The same marimo answers (a blip): the next attempt passes.
+    answer = { marimo: { state: 'running', instance: '1:1', error: null } };
+    await watcher.check();
+    expect(watcher.mayReconnect(panel as any)).toBe(true);
     expect(panel.reconnect).not.toHaveBeenCalled();
   });
 });

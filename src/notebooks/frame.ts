@@ -148,6 +148,47 @@ export function hookNewWindows(
   );
 }
 
+/**
+ * Let marimo's page open its kernel websocket (a path ending in `/ws`) only
+ * when `mayConnect` agrees. After marimo restarts, the old page reconnects
+ * on its own, and the launcher holds that request until the new marimo
+ * runs: the old page would then attach a session of its own (cells not
+ * run) before the tab reloads. A refused attempt fails at once and marimo's
+ * page tries again later. Call on each load of the frame.
+ */
+export function guardKernelSockets(
+  iframe: HTMLIFrameElement,
+  mayConnect: () => boolean
+): void {
+  let win: any = null;
+  try {
+    win = iframe.contentWindow;
+  } catch {
+    return;
+  }
+  if (!win || win.__jmpSockets || typeof win.WebSocket !== 'function') {
+    return;
+  }
+  win.__jmpSockets = true;
+  const Original = win.WebSocket;
+  win.WebSocket = new Proxy(Original, {
+    construct(target, args) {
+      let socket: URL | null = null;
+      try {
+        socket = new URL(String(args[0]), win.location.href);
+      } catch {
+        socket = null;
+      }
+      if (socket && /\/ws$/.test(socket.pathname) && !mayConnect()) {
+        // Nothing listens there: the attempt fails without reaching marimo.
+        const refused = new URL('/jupyter-marimo-proxy-wait', socket);
+        return Reflect.construct(target, [refused.href]);
+      }
+      return Reflect.construct(target, args);
+    }
+  });
+}
+
 /** Whether a link or `window.open` target names another window than the frame. */
 export function opensNewWindow(target: string): boolean {
   return (

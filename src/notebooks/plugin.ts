@@ -39,6 +39,7 @@ import {
   applyTheme,
   classifyMarimoUrl,
   focusFirstEmptyCell,
+  guardKernelSockets,
   hookNewWindows,
   MarimoTheme,
   withTheme
@@ -333,6 +334,7 @@ function activate(
     loaded: (iframe, panel) => {
       applyTheme(iframe, theme());
       hookNewWindows(iframe, (href, base) => openTarget(href, base, panel));
+      guardKernelSockets(iframe, () => watcher.mayReconnect(panel));
     },
     ready: (iframe, panel) => {
       applyTheme(iframe, theme());

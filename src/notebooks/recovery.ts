@@ -45,15 +45,47 @@ export class RecoveryWatcher {
     this._schedule();
   }
 
+  /**
+   * Whether the page in `panel` may open a new kernel websocket. A tracked
+   * page that opens one again lost its marimo: the first attempt is refused
+   * and the server asked; later ones pass once an answer asked for after
+   * that attempt says the same marimo still runs (a network blip). When a
+   * new marimo runs instead, the tab reloads (see `check`).
+   */
+  mayReconnect(panel: MarimoPanel): boolean {
+    if (!this._panels.has(panel) || panel.instance === null) {
+      return true; // not showing marimo yet: its first connection
+    }
+    const since = this._refusedSince.get(panel);
+    if (since === undefined) {
+      this._refusedSince.set(panel, Date.now());
+      void this.check();
+      return false;
+    }
+    const now = this._latest?.[panel.route];
+    if (
+      this._askedAt >= since &&
+      now?.state === 'running' &&
+      now.instance === panel.instance
+    ) {
+      this._refusedSince.delete(panel);
+      return true;
+    }
+    void this.check();
+    return false;
+  }
+
   /** Ask once; tell every tracked panel whose marimo changed. */
   async check(): Promise<Instances | null> {
     let answer: Instances;
+    const asked = Date.now();
     try {
       answer = await this._request<Instances>('instances');
     } catch {
       return null; // Jupyter unreachable: nothing to conclude
     }
     this._latest = answer;
+    this._askedAt = Math.max(this._askedAt, asked);
     for (const panel of Array.from(this._panels)) {
       if (panel.isDisposed) {
         this._panels.delete(panel);
@@ -75,6 +107,7 @@ export class RecoveryWatcher {
       if (now.state === 'running') {
         // The frame reloads; it is tracked again once marimo's page shows.
         this._panels.delete(panel);
+        this._refusedSince.delete(panel);
         panel.instance = null;
       }
       panel.reconnect(now.state, now.error);
@@ -103,5 +136,7 @@ export class RecoveryWatcher {
   private _interval: number;
   private _panels = new Set<MarimoPanel>();
   private _latest: Instances | null = null;
+  private _askedAt = 0;
+  private _refusedSince = new Map<MarimoPanel, number>();
   private _timer: number | null = null;
 }

@@ -281,11 +281,12 @@ test.describe('Everything opens in JupyterLab', () => {
         { timeout: MARIMO_LOAD_TIMEOUT }
       )
       .toBe(0);
-    // (The old page may have re-attached to the new marimo first: the
-    // reloaded tab then joins that session, whose cells have not run.)
-    await expect(notebook.getByTestId('cell-editor').first()).toBeVisible({
+    // A fresh session with the notebook's outputs: the old page could not
+    // re-attach to the new marimo before the tab reloaded.
+    await expect(notebook.getByRole('heading', { name: HEADING })).toBeVisible({
       timeout: MARIMO_LOAD_TIMEOUT
     });
+    await expect(notebook.getByText(/Reconnected/)).toHaveCount(0);
     await expect(notebook.getByText(/Unauthorized|Failed to instantiate/)).toHaveCount(0);
     await expect(home.getByText('Create a new notebook').first()).toBeAttached({
       timeout: MARIMO_LOAD_TIMEOUT
