@@ -54,7 +54,9 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
   webServer: {
-    command: 'jupyter lab --config jupyter_server_test_config.py',
+    // Jupyter's own log goes to logs/jupyter.log, not the console: the test
+    // command's output stays one line per test.
+    command: 'mkdir -p logs && exec jupyter lab --config jupyter_server_test_config.py > logs/jupyter.log 2>&1',
     url: `${BASE_URL}/lab`,
     env: { ...process.env, UI_TESTS_PORT: PORT } as Record<string, string>,
     // Always a fresh server: each run must start without a user venv. Set

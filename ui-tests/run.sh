@@ -7,8 +7,8 @@
 # (jupyter, jupyter-server-proxy, marimo, jupyter-marimo-proxy). If the
 # repository has a .venv, its bin/ is put first on PATH.
 # Playwright starts and stops JupyterLab itself (see playwright.config.ts).
-# The whole console output, Jupyter's log included, is also written to
-# ui-tests/logs/ui-tests.log.
+# The console output (one line per test) is also written to
+# ui-tests/logs/ui-tests.log; Jupyter's own log goes to ui-tests/logs/jupyter.log.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

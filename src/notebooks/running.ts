@@ -55,7 +55,7 @@ export class MarimoEditorAPI {
   }
 
   async runningNotebooks(): Promise<IRunningNotebook[]> {
-    const answer = await this._post<{ files?: unknown[] }>(
+    const answer = await this.post<{ files?: unknown[] }>(
       'api/home/running_notebooks',
       {}
     );
@@ -71,10 +71,11 @@ export class MarimoEditorAPI {
   }
 
   async shutdown(sessionId: string): Promise<void> {
-    await this._post('api/home/shutdown_session', { sessionId });
+    await this.post('api/home/shutdown_session', { sessionId });
   }
 
-  private async _post<T>(endpoint: string, body: unknown): Promise<T> {
+  /** POST to marimo's API with its server token (skew protection), fetched again after a restart. */
+  async post<T>(endpoint: string, body: unknown): Promise<T> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const token = await this._serverToken(attempt > 0);
       const response = await ServerConnection.makeRequest(

@@ -7,12 +7,11 @@
  * message is the server's plain-words `message`), `NetworkError` when no
  * answer came.
  */
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI, RequestFn } from '../request';
 import { checkStatusWith } from '../status';
 import { IMarimoStatus, IStatusCheck } from '../tokens';
+import { MarimoEditorAPI } from '../notebooks/running';
 
 /** Where an installed distribution comes from. */
 export type PackageSource = 'user' | 'base';
@@ -46,13 +45,15 @@ export async function requestMarimo(
   endpoint: string,
   init: RequestInit = {}
 ): Promise<unknown> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, 'marimo', endpoint);
-  const response = await ServerConnection.makeRequest(url, init, settings);
-  if (!response.ok) {
-    throw new Error(`marimo answered ${response.status}`);
-  }
-  return response.json();
+  // marimo's API wants its page's server token: the editor API client knows how.
+  const body = init.body ? JSON.parse(String(init.body)) : {};
+  return marimoEditorAPI().post(endpoint, body);
+}
+
+let editorAPI: MarimoEditorAPI | null = null;
+function marimoEditorAPI(): MarimoEditorAPI {
+  editorAPI = editorAPI ?? new MarimoEditorAPI();
+  return editorAPI;
 }
 
 /**

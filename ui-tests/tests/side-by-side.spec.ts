@@ -278,7 +278,10 @@ test.describe('Jupyter and marimo side by side', () => {
 
     const panel = page.locator('#jupyter-marimo-proxy-packages.jp-MarimoPackages');
     await expect(panel).toBeVisible();
-    await expect(toast(page, 'Installed jmp-alpha')).toBeVisible({ timeout: 60_000 });
+    // The outcome is the job's line in the open sidebar (no toast while it shows).
+    await expect(panel.locator('.jp-MarimoPackages-jobTitle')).toHaveText('Installed jmp-alpha 1.0', {
+      timeout: 60_000
+    });
     await expect(
       panel.locator('.jp-MarimoPackages-user [data-package="jmp-alpha"]')
     ).toBeVisible();
