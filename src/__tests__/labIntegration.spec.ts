@@ -117,16 +117,19 @@ describe('frame hooks', () => {
     (iframe.contentWindow as any).WebSocket = function (url: string) {
       opened.push(url);
     };
-    let allow = true;
+    let allow = false;
     guardKernelSockets(iframe, () => allow);
     const Socket = (iframe.contentWindow as any).WebSocket;
+    // The page's first connection is never held up.
     new Socket('ws://localhost/marimo/ws?session_id=s_1');
-    allow = false;
     new Socket('ws://localhost/marimo/_jmp_q/abc/ws');
     new Socket('ws://localhost/marimo/lsp/copilot');
     expect(opened[0]).toBe('ws://localhost/marimo/ws?session_id=s_1');
     expect(opened[1]).toMatch(/\/jupyter-marimo-proxy-wait$/);
     expect(opened[2]).toBe('ws://localhost/marimo/lsp/copilot');
+    allow = true;
+    new Socket('ws://localhost/marimo/ws?session_id=s_1');
+    expect(opened[3]).toBe('ws://localhost/marimo/ws?session_id=s_1');
     iframe.remove();
   });
 

@@ -171,6 +171,9 @@ export function guardKernelSockets(
   }
   win.__jmpSockets = true;
   const Original = win.WebSocket;
+  // The page's first kernel socket is its connection, never held up (the
+  // guard is set at the load event, before marimo's page connects).
+  let kernelSockets = 0;
   win.WebSocket = new Proxy(Original, {
     construct(target, args) {
       let socket: URL | null = null;
@@ -179,9 +182,10 @@ export function guardKernelSockets(
       } catch {
         socket = null;
       }
-      if (socket && /\/ws$/.test(socket.pathname) && !mayConnect()) {
+      const kernel = !!socket && /\/ws$/.test(socket.pathname);
+      if (kernel && ++kernelSockets > 1 && !mayConnect()) {
         // Nothing listens there: the attempt fails without reaching marimo.
-        const refused = new URL('/jupyter-marimo-proxy-wait', socket);
+        const refused = new URL('/jupyter-marimo-proxy-wait', socket!);
         return Reflect.construct(target, [refused.href]);
       }
       return Reflect.construct(target, args);
