@@ -13,6 +13,7 @@ in /proc). Alone:
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -67,8 +68,11 @@ def run(ctx: Context) -> None:
     with ctx.our_server(root, ctx.work / "roundtrip-state") as server:
         harness.time_marimo_tab(server)
         status = server.get("jupyter-marimo-proxy/status").json()["marimo"]
-        port = status["port"]
-        via, direct = measure(server, f"http://{harness.LOOPBACK}:{port}{status['url']}health", count)
+        # The status's port is the launcher's front door (it wants the secret);
+        # marimo itself listens on a private port the launch state names.
+        launch = json.loads((server.state_dir / "run" / f"launch-{status['port']}.json").read_text())
+        direct_url = f"http://{harness.LOOPBACK}:{launch['marimo_port']}{status['url']}health"
+        via, direct = measure(server, direct_url, count)
     with ctx.peer_server(root) as peer:
         harness.time_marimo_tab(peer)
         peer_via, peer_direct = measure(peer, f"http://{harness.LOOPBACK}:{marimo_port(peer)}/marimo/health", count)

@@ -150,13 +150,17 @@ async function main() {
     const editor = cell.getByTestId('cell-editor').locator('.cm-content');
     await editor.waitFor({ state: 'visible' });
     mark('editor');
+    const ranIndex = await cell.evaluate(el => Array.from(el.ownerDocument.querySelectorAll('.marimo-cell')).indexOf(el));
     await shot('2-editor', target);
     if (opts.flavor !== 'ours') {
       await editor.click();
     }
     await keyboard.type(CODE);
     await keyboard.press('Control+Enter');
-    const output = cell.getByTestId('console-output-area');
+    // Not `cell`: it is "the cell whose editor has the focus", and marimo may
+    // move the focus once the cell runs. Pin the cell by its place instead.
+    const cells = opts.flavor === 'ours' ? ourFrame.locator('.marimo-cell') : frame.locator('.marimo-cell');
+    const output = cells.nth(ranIndex).getByTestId('console-output-area');
     await output.filter({ hasText: EXPECTED }).waitFor({ state: 'visible' });
     mark('ran');
     await shot('3-ran', target);

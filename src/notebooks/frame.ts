@@ -299,6 +299,7 @@ export async function focusFirstEmptyCell(
   timeout = 60000
 ): Promise<boolean> {
   const deadline = Date.now() + timeout;
+  let seenEditors = -1;
   while (Date.now() < deadline && iframe.isConnected) {
     let doc: Document | null = null;
     try {
@@ -313,7 +314,18 @@ export async function focusFirstEmptyCell(
           )
         )
       : [];
-    const empty = editors.find(editor => !(editor.textContent ?? '').trim());
+    // marimo renders cells one after another and fills each editor a moment
+    // after it appears: an editor that is still loading looks empty too. So
+    // wait until the cells stop appearing (or one shows its text), then take
+    // the last empty one (a new notebook's first cell is `import marimo`).
+    const settled =
+      editors.length > 0 &&
+      (editors.length === seenEditors ||
+        editors.some(editor => (editor.textContent ?? '').trim()));
+    seenEditors = editors.length;
+    const empty = settled
+      ? editors.filter(editor => !(editor.textContent ?? '').trim()).pop()
+      : undefined;
     if (empty && doc) {
       // JupyterLab focuses a tab's node when it activates it, which can
       // come after marimo's page rendered: hold the cursor in the cell for
