@@ -90,36 +90,8 @@ class LaunchSpec:
 APP_SESSION_TTL_SECONDS = 5
 
 
-def marimo_run_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
-    """``marimo run <root>``: every notebook of the root as an app, each tab a session
-    (kernel) of its own, code not sent to the browser. Same loopback, secret file and
-    quiet banner as the editor."""
-    return [
-        str(python),
-        "-I",
-        "-m",
-        "marimo",
-        "-q",
-        "run",
-        spec.root_dir,
-        "--headless",
-        "--no-sandbox",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(spec.port if port is None else port),
-        "--base-url",
-        spec.base_url,
-        "--token-password-file",
-        spec.secret_file,
-        "--session-ttl",
-        str(APP_SESSION_TTL_SECONDS),
-    ]
-
-
-def marimo_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
-    if spec.mode == "run":
-        return marimo_run_command(spec, python, port)
+def _marimo_server(spec: LaunchSpec, python: Path, verb: str, port: int | None) -> list[str]:
+    """What every marimo server we start shares, ``edit`` or ``run``."""
     return [
         str(python),
         # Isolated: files in the Jupyter root (a marimo.py, say) cannot shadow
@@ -129,10 +101,9 @@ def marimo_command(spec: LaunchSpec, python: Path, port: int | None = None) -> l
         "marimo",
         # Quiet: marimo's banner prints a URL with the access token.
         "-q",
-        "edit",
+        verb,
         spec.root_dir,
         "--headless",
-        "--skip-update-check",
         "--no-sandbox",
         "--host",
         LOOPBACK,
@@ -143,6 +114,21 @@ def marimo_command(spec: LaunchSpec, python: Path, port: int | None = None) -> l
         # The secret is read from a 0600 file: a command line is visible to `ps`.
         "--token-password-file",
         spec.secret_file,
+    ]
+
+
+def marimo_run_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
+    """``marimo run <root>``: every notebook of the root as an app, each tab a session
+    (kernel) of its own, code not sent to the browser."""
+    return [*_marimo_server(spec, python, "run", port), "--session-ttl", str(APP_SESSION_TTL_SECONDS)]
+
+
+def marimo_command(spec: LaunchSpec, python: Path, port: int | None = None) -> list[str]:
+    if spec.mode == "run":
+        return marimo_run_command(spec, python, port)
+    return [
+        *_marimo_server(spec, python, "edit", port),
+        "--skip-update-check",
         # marimo's own idle shutdown counts minutes without a connected session.
         *(["--timeout", f"{spec.idle_timeout / 60:g}"] if spec.idle_timeout else []),
         *(["--session-ttl", str(max(1, round(spec.session_ttl)))] if spec.session_ttl else []),
