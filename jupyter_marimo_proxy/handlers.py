@@ -201,14 +201,19 @@ class NotebookFileHandler(JsonAPIHandler):
                 bool(body.get("overwrite", False)),
                 root=Path(current_session().root_dir),
                 allow_hidden=self.allow_hidden,
+                # Another name the user chose (a contents path); absent: next to the source.
+                target_path=body.get("target"),
             )
         except TargetExists as exists:
+            root = current_session().root_dir
             self.set_status(409)
             self.finish(
                 json.dumps(
                     {
                         "message": f"{exists.target.name} already exists.",
-                        "target": to_contents_path(current_session().root_dir, exists.target),
+                        "target": to_contents_path(root, exists.target),
+                        # A free name next to it, for "Save as…".
+                        "suggestion": to_contents_path(root, exists.suggestion),
                     }
                 )
             )

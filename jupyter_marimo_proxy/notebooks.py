@@ -14,7 +14,7 @@ from pathlib import Path
 import os
 import tempfile
 
-from .paths import PathRefused, check_target, write_in_root
+from .paths import PathRefused, _parts, check_target, resolve_in_root, write_in_root
 
 MARIMO_SUFFIX = ".marimo.py"
 _APP_LINE = re.compile(r"^app\s*=\s*marimo\.App\(", re.MULTILINE)
@@ -50,6 +50,57 @@ class TargetExists(Exception):
     def __init__(self, target: Path) -> None:
         super().__init__(f"{target.name} already exists.")
         self.target = target
+        self.suggestion = another_name(target)
+
+
+# Another name for a target that exists: JupyterLab's own convention for a
+# second version of a file ("Duplicate" gives ``analysis-Copy1.ipynb``), so
+# the name reads as a sibling of the first. Unlike jupyter_server's
+# increment_filename, the whole suffix is kept: ``analysis-Copy1.marimo.py``,
+# never ``analysis.marimo-Copy1.py``.
+COPY_INFIX = "-Copy"
+
+
+def split_suffix(name: str) -> tuple[str, str]:
+    """``analysis.marimo.py`` -> (``analysis``, ``.marimo.py``); ``x.ipynb`` -> (``x``, ``.ipynb``)."""
+    for suffix in (MARIMO_SUFFIX, ".py", ".ipynb"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], name[-len(suffix) :]
+    return name, ""
+
+
+def another_name(target: Path) -> Path:
+    """The first free ``<stem>-Copy<n><suffix>`` next to ``target``."""
+    stem, suffix = split_suffix(target.name)
+    # A stem that is already a copy counts on from its number, not "-Copy1-Copy1".
+    match = re.fullmatch(rf"(.*){re.escape(COPY_INFIX)}(\d+)", stem)
+    base, number = (match.group(1), int(match.group(2)) + 1) if match else (stem, 1)
+    while True:
+        candidate = target.with_name(f"{base}{COPY_INFIX}{number}{suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+        number += 1
+
+
+def named_target(root: Path, relative: object, suffixes: tuple[str, ...], allow_hidden: bool) -> Path:
+    """The file a user named for the result (a contents path): its folder must
+    be inside the root, its name must end with one of ``suffixes``. Whether it
+    may be written (a link, a folder, hidden, too long) is ``check_target``'s."""
+    if not isinstance(relative, str):
+        raise PathRefused(400, "target must be a path relative to the Jupyter root.")
+    if not relative.strip():
+        raise PathRefused(400, "The new name is empty.")
+    # The same rules as every path from the browser: relative, no "..".
+    parts = _parts(relative)
+    folder, name = "/".join(parts[:-1]), parts[-1]
+    if name != name.strip():
+        raise PathRefused(400, f"{name!r} starts or ends with a space.")
+    if not any(name.lower().endswith(suffix) and len(name) > len(suffix) for suffix in suffixes):
+        raise PathRefused(400, f"{name} must end with {' or '.join(suffixes)}.")
+    directory = resolve_in_root(root, folder or ".", kind="dir", must_exist=True, allow_hidden=allow_hidden)
+    target = directory / name
+    check_target(root, target, allow_hidden)
+    return target
 
 
 @dataclass
@@ -121,10 +172,16 @@ async def _produce(python: str, args: list[str], source: Path, output_name: str)
         return output.read_bytes()
 
 
-async def convert_to_marimo(python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool) -> Path:
+async def convert_to_marimo(
+    python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool, target_path: object = None
+) -> Path:
+    """To ``x.marimo.py`` next to ``source``, or to ``target_path`` (a contents path ending in .py)."""
     if source.suffix != ".ipynb":
         raise PathRefused(400, f"{source.name} is not a Jupyter notebook (.ipynb).")
-    target = marimo_target_for(source)
+    if target_path is None:
+        target = marimo_target_for(source)
+    else:
+        target = named_target(root, target_path, (".py",), allow_hidden)
     check_target(root, target, allow_hidden)
     if target.exists() and not overwrite:
         raise TargetExists(target)
@@ -133,10 +190,16 @@ async def convert_to_marimo(python: str, source: Path, overwrite: bool, root: Pa
     return target
 
 
-async def export_to_ipynb(python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool) -> Path:
+async def export_to_ipynb(
+    python: str, source: Path, overwrite: bool, root: Path, allow_hidden: bool, target_path: object = None
+) -> Path:
+    """To ``x.ipynb`` next to ``source``, or to ``target_path`` (a contents path ending in .ipynb)."""
     if not is_marimo_notebook(source):
         raise PathRefused(400, f"{source.name} is not a marimo notebook.")
-    target = ipynb_target_for(source)
+    if target_path is None:
+        target = ipynb_target_for(source)
+    else:
+        target = named_target(root, target_path, (".ipynb",), allow_hidden)
     check_target(root, target, allow_hidden)
     if target.exists() and not overwrite:
         raise TargetExists(target)

@@ -3,6 +3,7 @@ the "Python (marimo venv)" kernel; and paths confined to the Jupyter root."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -71,6 +72,116 @@ def test_convert_asks_before_overwriting(server):
     response = server.post(API + "convert", json={"path": "project/sample.ipynb", "overwrite": True})
     assert response.status_code == 200
     assert "marimo.App" in target.read_text()
+
+
+_folders = itertools.count(1)
+
+
+@pytest.fixture()
+def twins(server):
+    """A folder of its own with x.ipynb and x.marimo.py both there: every
+    convert or export in it meets an existing target."""
+    folder = server.root_dir / f"saveas-{next(_folders)}"
+    folder.mkdir()
+    nbformat.write(sample_notebook(), folder / "x.ipynb")
+    response = server.post(API + "convert", json={"path": f"{folder.name}/x.ipynb"})
+    assert response.status_code == 200, response.text
+    return folder
+
+
+def test_a_conflict_suggests_a_free_name_in_jupyters_copy_style(server, twins):
+    name = twins.name
+    response = server.post(API + "convert", json={"path": f"{name}/x.ipynb"})
+    assert response.status_code == 409
+    assert response.json()["target"] == f"{name}/x.marimo.py"
+    # The whole suffix is kept, and a taken copy name is skipped.
+    assert response.json()["suggestion"] == f"{name}/x-Copy1.marimo.py"
+    (twins / "x-Copy1.marimo.py").write_text("# taken\n")
+    assert server.post(API + "convert", json={"path": f"{name}/x.ipynb"}).json()["suggestion"] == (
+        f"{name}/x-Copy2.marimo.py"
+    )
+    response = server.post(API + "export", json={"path": f"{name}/x.marimo.py"})
+    assert response.status_code == 409
+    assert response.json()["suggestion"] == f"{name}/x-Copy1.ipynb"
+
+
+def test_convert_and_export_under_another_name(server, twins):
+    name = twins.name
+    before = {p.name: p.read_bytes() for p in twins.iterdir()}
+    response = server.post(API + "convert", json={"path": f"{name}/x.ipynb", "target": f"{name}/other.py"})
+    assert response.status_code == 200, response.text
+    assert response.json()["path"] == f"{name}/other.py"
+    assert "statistics.mean" in (twins / "other.py").read_text()
+    response = server.post(API + "export", json={"path": f"{name}/x.marimo.py", "target": f"{name}/other.ipynb"})
+    assert response.status_code == 200, response.text
+    exported = nbformat.read(twins / "other.ipynb", as_version=4)
+    assert exported.metadata.kernelspec.name == "marimo-venv"
+    # A relative path into a subfolder of the root is fine too.
+    (server.root_dir / "elsewhere").mkdir(exist_ok=True)
+    response = server.post(API + "convert", json={"path": f"{name}/x.ipynb", "target": f"elsewhere/{name}.marimo.py"})
+    assert response.status_code == 200, response.text
+    assert (server.root_dir / "elsewhere" / f"{name}.marimo.py").is_file()
+    # Nothing that was there changed.
+    assert {p: (twins / p).read_bytes() for p in before} == before
+
+
+def test_another_name_that_exists_is_not_overwritten_unless_asked(server, twins):
+    name = twins.name
+    (twins / "mine.py").write_text("# the user's script\n")
+    response = server.post(API + "convert", json={"path": f"{name}/x.ipynb", "target": f"{name}/mine.py"})
+    assert response.status_code == 409
+    assert response.json()["target"] == f"{name}/mine.py"
+    assert response.json()["suggestion"] == f"{name}/mine-Copy1.py"
+    assert (twins / "mine.py").read_text() == "# the user's script\n"
+    response = server.post(
+        API + "convert", json={"path": f"{name}/x.ipynb", "target": f"{name}/mine.py", "overwrite": True}
+    )
+    assert response.status_code == 200
+    assert "marimo.App" in (twins / "mine.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "route, target, status, words",
+    [
+        ("convert", "{f}/x.ipynb", 400, "must end with .py"),
+        ("convert", "{f}/x.txt", 400, "must end with .py"),
+        ("convert", "{f}/.py", 400, "must end with .py"),
+        ("export", "{f}/x.py", 400, "must end with .ipynb"),
+        ("convert", "", 400, "empty"),
+        ("convert", 7, 400, "relative to the Jupyter root"),
+        ("convert", "{f}/", 400, "must end with .py"),
+        ("convert", "{f}/ x.py", 400, "starts or ends with a space"),
+        ("convert", "../outside/x.py", 400, "leaves the Jupyter root"),
+        ("convert", "{f}/../../x.py", 400, "leaves the Jupyter root"),
+        ("convert", "/tmp/x.py", 400, "absolute"),
+        ("convert", "~/x.py", 400, "absolute"),
+        ("convert", "dir-out/x.py", 403, "outside the Jupyter root"),
+        ("convert", "link-out.py", 400, "symbolic link"),
+        ("convert", "missing-folder/x.py", 404, "does not exist"),
+        ("convert", "{f}/a-folder.py", 400, "not a regular file"),
+        ("convert", "{f}/" + "n" * 260 + ".py", 400, "longer than 255 bytes"),
+    ],
+)
+def test_a_bad_new_name_is_refused_in_plain_words_with_nothing_written(server, hostile, twins, route, target, status, words):
+    paths, outside = hostile
+    if not os.path.lexists(server.root_dir / "link-out.py"):
+        os.symlink(outside / "secret.marimo.py", server.root_dir / "link-out.py")
+    (twins / "a-folder.py").mkdir()
+    source = f"{twins.name}/x.ipynb" if route == "convert" else f"{twins.name}/x.marimo.py"
+    if isinstance(target, str):
+        target = target.replace("{f}", twins.name)
+    before = snapshot(server.root_dir, outside)
+    response = server.post(API + route, json={"path": source, "target": target, "overwrite": True})
+    assert response.status_code == status, response.text
+    assert words in response.json()["message"], response.json()["message"]
+    assert snapshot(server.root_dir, outside) == before
+
+
+def test_a_hidden_new_name_is_refused_like_jupyter_hides_it(server, twins):
+    response = server.post(API + "convert", json={"path": f"{twins.name}/x.ipynb", "target": f"{twins.name}/.hidden.py"})
+    assert response.status_code == 403
+    assert "hidden" in response.json()["message"]
+    assert not (twins / ".hidden.py").exists()
 
 
 def test_export_marimo_to_a_valid_ipynb(server):
