@@ -1,12 +1,20 @@
 import { Notification } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
-import { dangerDialog, dismissDialog } from '@jupyterlab/testing';
+import {
+  acceptDialog,
+  dangerDialog,
+  dismissDialog,
+  waitForDialog
+} from '@jupyterlab/testing';
 
 import {
+  askOtherName,
   confirmOverwrite,
   errorNotice,
   INotebookHost,
   NotebookActions,
+  OverwriteAnswer,
+  SAVE_AS_LABEL,
   withProgress,
   writeWithConfirm
 } from '../notebooks/actions';
@@ -25,9 +33,14 @@ const MARIMO_TRACEBACK = [
 const NOT_MARIMO =
   'plain.py is not a marimo notebook (no `app = marimo.App(...)`).';
 
+const REPLACE: OverwriteAnswer = { action: 'replace' };
+const CANCEL: OverwriteAnswer = { action: 'cancel' };
+
 function fakeHost(confirm = true) {
   return {
-    confirmOverwrite: jest.fn(async () => confirm),
+    confirmOverwrite: jest.fn(async (): Promise<OverwriteAnswer> =>
+      confirm ? REPLACE : CANCEL
+    ),
     openInMarimo: jest.fn(async () => undefined),
     openDocument: jest.fn(async () => undefined),
     openApp: jest.fn(),
@@ -55,12 +68,24 @@ describe('NotebooksAPI', () => {
 
     await api.convert('sub/a b.ipynb');
     await api.convert('sub/a b.ipynb', true);
+    await api.convert('sub/a b.ipynb', false, 'sub/c.py');
     await api.exportToIpynb('x.marimo.py');
+    await api.exportToIpynb('x.marimo.py', true, 'y.ipynb');
     await api.create('');
     expect(server.calls.map(c => [c.method, c.path, c.body])).toEqual([
       ['POST', 'convert', { path: 'sub/a b.ipynb', overwrite: false }],
       ['POST', 'convert', { path: 'sub/a b.ipynb', overwrite: true }],
+      [
+        'POST',
+        'convert',
+        { path: 'sub/a b.ipynb', overwrite: false, target: 'sub/c.py' }
+      ],
       ['POST', 'export', { path: 'x.marimo.py', overwrite: false }],
+      [
+        'POST',
+        'export',
+        { path: 'x.marimo.py', overwrite: true, target: 'y.ipynb' }
+      ],
       ['POST', 'new', { directory: '' }]
     ]);
 
@@ -74,71 +99,223 @@ describe('NotebooksAPI', () => {
 });
 
 describe('writeWithConfirm', () => {
-  const conflict = () =>
+  const conflict = (target = 'sub/x.marimo.py', suggestion?: string) =>
     apiError(409, {
-      message:
-        'x.marimo.py already exists. Send overwrite: true to replace it.',
-      target: 'sub/x.marimo.py'
+      message: `${target} already exists.`,
+      target,
+      ...(suggestion ? { suggestion } : {})
     });
 
   it('writes at once when nothing is in the way', async () => {
     const write = jest.fn(async () => ({ path: 'x.marimo.py' }));
-    const confirm = jest.fn(async () => true);
+    const confirm = jest.fn(async () => REPLACE);
     expect(await writeWithConfirm(write, confirm)).toEqual({
       path: 'x.marimo.py'
     });
-    expect(write.mock.calls).toEqual([[false]]);
+    expect(write.mock.calls).toEqual([[false, undefined]]);
     expect(confirm).not.toHaveBeenCalled();
   });
 
-  it('asks about the target of a 409 and overwrites when told to', async () => {
+  it('asks about the conflict of a 409 and overwrites when told to', async () => {
     const write = jest
       .fn()
-      .mockRejectedValueOnce(conflict())
+      .mockRejectedValueOnce(
+        conflict('sub/x.marimo.py', 'sub/x-Copy1.marimo.py')
+      )
       .mockResolvedValueOnce({ path: 'sub/x.marimo.py' });
-    const confirm = jest.fn(async () => true);
+    const confirm = jest.fn(async () => REPLACE);
     expect(await writeWithConfirm(write, confirm)).toEqual({
       path: 'sub/x.marimo.py'
     });
-    expect(confirm).toHaveBeenCalledWith('sub/x.marimo.py');
-    expect(write.mock.calls).toEqual([[false], [true]]);
+    expect(confirm).toHaveBeenCalledWith({
+      message: 'sub/x.marimo.py already exists.',
+      target: 'sub/x.marimo.py',
+      suggestion: 'sub/x-Copy1.marimo.py'
+    });
+    expect(write.mock.calls).toEqual([
+      [false, undefined],
+      [true, undefined]
+    ]);
+  });
+
+  it('writes to the other name the user chose, without overwriting', async () => {
+    const write = jest
+      .fn()
+      .mockRejectedValueOnce(conflict())
+      .mockResolvedValueOnce({ path: 'sub/mine.py' });
+    const confirm = jest.fn(async (): Promise<OverwriteAnswer> => ({
+      action: 'rename',
+      target: 'sub/mine.py'
+    }));
+    expect(await writeWithConfirm(write, confirm)).toEqual({
+      path: 'sub/mine.py'
+    });
+    expect(write.mock.calls).toEqual([
+      [false, undefined],
+      [false, 'sub/mine.py']
+    ]);
+  });
+
+  it('asks again when the other name exists too, and replaces that one if told', async () => {
+    const write = jest
+      .fn()
+      .mockRejectedValueOnce(conflict())
+      .mockRejectedValueOnce(conflict('sub/mine.py', 'sub/mine-Copy1.py'))
+      .mockResolvedValueOnce({ path: 'sub/mine.py' });
+    const confirm = jest
+      .fn()
+      .mockResolvedValueOnce({ action: 'rename', target: 'sub/mine.py' })
+      .mockResolvedValueOnce(REPLACE);
+    expect(await writeWithConfirm(write, confirm)).toEqual({
+      path: 'sub/mine.py'
+    });
+    expect(confirm.mock.calls[1][0].target).toBe('sub/mine.py');
+    expect(write.mock.calls).toEqual([
+      [false, undefined],
+      [false, 'sub/mine.py'],
+      [true, 'sub/mine.py']
+    ]);
   });
 
   it('writes nothing when the user keeps the file', async () => {
     const write = jest.fn().mockRejectedValueOnce(conflict());
-    expect(await writeWithConfirm(write, async () => false)).toBeNull();
+    expect(await writeWithConfirm(write, async () => CANCEL)).toBeNull();
     expect(write).toHaveBeenCalledTimes(1);
   });
 
-  it('passes other errors on', async () => {
+  it('passes other errors on, a refused name among them', async () => {
     const write = jest
       .fn()
       .mockRejectedValue(apiError(422, { message: 'marimo could not do it' }));
-    const confirm = jest.fn(async () => true);
+    const confirm = jest.fn(async () => REPLACE);
     await expect(writeWithConfirm(write, confirm)).rejects.toThrow(
       'marimo could not do it'
     );
     expect(confirm).not.toHaveBeenCalled();
+
+    const refused = jest
+      .fn()
+      .mockRejectedValueOnce(conflict())
+      .mockRejectedValueOnce(
+        apiError(400, { message: 'mine.txt must end with .py.' })
+      );
+    await expect(
+      writeWithConfirm(refused, async () => ({
+        action: 'rename',
+        target: 'sub/mine.txt'
+      }))
+    ).rejects.toThrow('mine.txt must end with .py.');
   });
 });
 
+/** The button of the open dialog labelled `label`. */
+async function clickDialogButton(label: string): Promise<void> {
+  await waitForDialog();
+  const button = Array.from(
+    document.body.querySelectorAll<HTMLButtonElement>('.jp-Dialog button')
+  ).find(b => b.textContent?.trim() === label);
+  if (!button) {
+    throw new Error(`no dialog button ${label}`);
+  }
+  button.click();
+}
+
+/** Let the dialog that just closed go and the next one open. */
+async function nextDialog(): Promise<HTMLElement> {
+  for (let i = 0; i < 50; i++) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+    const dialogs = document.body.querySelectorAll<HTMLElement>('.jp-Dialog');
+    if (dialogs.length === 1 && dialogs[0].querySelector('input')) {
+      return dialogs[0];
+    }
+  }
+  throw new Error('the name dialog did not open');
+}
+
 describe('confirmOverwrite', () => {
+  const conflict = {
+    message: 'x.marimo.py already exists.',
+    target: 'sub/x.marimo.py',
+    suggestion: 'sub/x-Copy1.marimo.py'
+  };
+
   it('asks in a JupyterLab dialog; Replace overwrites', async () => {
-    const answer = confirmOverwrite('sub/x.marimo.py', 'sub/x.ipynb');
+    const answer = confirmOverwrite(conflict, 'sub/x.ipynb');
     await dangerDialog();
-    expect(await answer).toBe(true);
+    expect(await answer).toEqual({ action: 'replace' });
   });
 
-  it('names both files and keeps the file on Cancel', async () => {
-    const answer = confirmOverwrite('x.marimo.py', 'x.ipynb');
-    await new Promise(resolve => setTimeout(resolve, 0));
+  it('names both files, offers three choices with Cancel focused, and keeps the file on Cancel', async () => {
+    const answer = confirmOverwrite(
+      { ...conflict, target: 'x.marimo.py' },
+      'x.ipynb'
+    );
+    await waitForDialog();
     const dialog = document.body.querySelector('.jp-Dialog')!;
     expect(dialog.textContent).toContain('Replace x.marimo.py?');
     expect(dialog.textContent).toContain(
       'x.marimo.py already exists next to x.ipynb.'
     );
+    const labels = Array.from(dialog.querySelectorAll('button')).map(b =>
+      b.textContent?.trim()
+    );
+    expect(labels.slice(-3)).toEqual(['Cancel', SAVE_AS_LABEL, 'Replace']);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(document.activeElement?.textContent?.trim()).toBe('Cancel');
     await dismissDialog();
-    expect(await answer).toBe(false);
+    expect(await answer).toEqual({ action: 'cancel' });
+  });
+
+  it('"Save as…" asks for a name, prefilled with the free one, in the same folder', async () => {
+    const answer = confirmOverwrite(conflict, 'sub/x.ipynb');
+    await clickDialogButton(SAVE_AS_LABEL);
+    const named = await nextDialog();
+    const input = named.querySelector('input')!;
+    expect(named.textContent).toContain('Save under another name');
+    expect(input.value).toBe('x-Copy1.marimo.py');
+    // The stem is selected, so typing replaces it and keeps the suffix.
+    expect([input.selectionStart, input.selectionEnd]).toEqual([0, 7]);
+    input.value = 'mine.marimo.py';
+    await acceptDialog();
+    expect(await answer).toEqual({
+      action: 'rename',
+      target: 'sub/mine.marimo.py'
+    });
+  });
+
+  it('cancelling the name keeps everything as it is', async () => {
+    const answer = confirmOverwrite(conflict, 'sub/x.ipynb');
+    await clickDialogButton(SAVE_AS_LABEL);
+    await nextDialog();
+    await dismissDialog();
+    expect(await answer).toEqual({ action: 'cancel' });
+  });
+});
+
+describe('askOtherName', () => {
+  it('in the root, the name is the path; spaces around it go', async () => {
+    const name = askOtherName({
+      message: '',
+      target: 'x.ipynb',
+      suggestion: 'x-Copy1.ipynb'
+    });
+    const dialog = await nextDialog();
+    expect(dialog.querySelector('input')!.value).toBe('x-Copy1.ipynb');
+    dialog.querySelector('input')!.value = '  y.ipynb ';
+    await acceptDialog();
+    expect(await name).toBe('y.ipynb');
+  });
+
+  it('without a suggestion (an older server) it starts from the name in the way', async () => {
+    const name = askOtherName({
+      message: '',
+      target: 'a/b/x.ipynb',
+      suggestion: null
+    });
+    const dialog = await nextDialog();
+    expect(dialog.querySelector('input')!.value).toBe('x.ipynb');
+    await acceptDialog();
+    expect(await name).toBe('a/b/x.ipynb');
   });
 });
 
@@ -214,12 +391,73 @@ describe('NotebookActions', () => {
     const { host, actions: a } = actions(server, fakeHost(true));
     expect(await a.convert('analysis.ipynb')).toBe('analysis.marimo.py');
     expect(host.confirmOverwrite).toHaveBeenCalledWith(
-      'analysis.marimo.py',
+      {
+        message: 'analysis.marimo.py already exists.',
+        target: 'analysis.marimo.py',
+        suggestion: null
+      },
       'analysis.ipynb'
     );
     expect(
       server.callsTo('POST', 'convert').map(c => c.body.overwrite)
     ).toEqual([false, true]);
+  });
+
+  it('drives the real dialogs: "Save as…" exports to the name typed', async () => {
+    const server = new FakeServer().on('POST', 'export', call =>
+      call.body.target
+        ? { path: call.body.target }
+        : fails(409, {
+            message: 'analysis.ipynb already exists.',
+            target: 'work/analysis.ipynb',
+            suggestion: 'work/analysis-Copy1.ipynb'
+          })(call)
+    );
+    const host = { ...fakeHost(), confirmOverwrite };
+    const a = new NotebookActions(new NotebooksAPI(server.request), host);
+    const done = a.exportToIpynb('work/analysis.marimo.py');
+    await clickDialogButton(SAVE_AS_LABEL);
+    await nextDialog();
+    await acceptDialog();
+    expect(await done).toBe('work/analysis-Copy1.ipynb');
+    expect(server.callsTo('POST', 'export').map(c => c.body)).toEqual([
+      { path: 'work/analysis.marimo.py', overwrite: false },
+      {
+        path: 'work/analysis.marimo.py',
+        overwrite: false,
+        target: 'work/analysis-Copy1.ipynb'
+      }
+    ]);
+    expect(latest().message).toBe(
+      'Exported analysis.marimo.py to analysis-Copy1.ipynb.'
+    );
+    latest().options.actions![0].callback(new MouseEvent('click'));
+    expect(host.openDocument).toHaveBeenCalledWith('work/analysis-Copy1.ipynb');
+  });
+
+  it('a name the server refuses is said in a notification, nothing written', async () => {
+    const server = new FakeServer().on('POST', 'convert', call =>
+      call.body.target
+        ? fails(400, { message: 'notes.txt must end with .py.' })(call)
+        : fails(409, {
+            message: 'exists',
+            target: 'analysis.marimo.py',
+            suggestion: 'analysis-Copy1.marimo.py'
+          })(call)
+    );
+    const host = { ...fakeHost(), confirmOverwrite };
+    const a = new NotebookActions(new NotebooksAPI(server.request), host);
+    const done = a.convert('analysis.ipynb');
+    await clickDialogButton(SAVE_AS_LABEL);
+    const named = await nextDialog();
+    named.querySelector('input')!.value = 'notes.txt';
+    await acceptDialog();
+    expect(await done).toBeNull();
+    expect(host.refreshFileBrowser).not.toHaveBeenCalled();
+    expect(latest().type).toBe('error');
+    expect(latest().message).toBe(
+      'Could not convert analysis.ipynb to marimo: notes.txt must end with .py.'
+    );
   });
 
   it('drives the real dialog: Cancel keeps the existing file', async () => {

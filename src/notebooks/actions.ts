@@ -7,13 +7,18 @@
  * The JupyterLab parts an action needs (dialogs, opening tabs, the file
  * browser) come in through `INotebookHost`, so tests can stand in for them.
  */
-import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  InputDialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { errorMessage, httpStatus } from '../errors';
 import { APIError } from '../request';
-import { asConflict, IWritten, NotebooksAPI } from './api';
-import { basename } from './paths';
+import { asConflict, IConflict, IWritten, NotebooksAPI } from './api';
+import { basename, dirname, stem } from './paths';
 
 /** How long a success stays on screen (ms); failures stay until closed. */
 export const SUCCESS_AUTOCLOSE = 10000;
@@ -27,12 +32,24 @@ const TOAST_LENGTH = 140;
  */
 export const PROGRESS_DELAY = 400;
 
+/**
+ * What to do when the file a conversion would write exists: replace it,
+ * write to another file (`target`, a contents path), or leave it be.
+ */
+export type OverwriteAnswer =
+  | { action: 'replace' }
+  | { action: 'rename'; target: string }
+  | { action: 'cancel' };
+
 export interface INotebookHost {
   /**
-   * Ask whether to replace `target` (a contents path) with what `source`
-   * becomes; true to overwrite.
+   * Ask what to do about `conflict.target` (a contents path), which what
+   * `source` becomes would replace.
    */
-  confirmOverwrite(target: string, source: string): Promise<boolean>;
+  confirmOverwrite(
+    conflict: IConflict,
+    source: string
+  ): Promise<OverwriteAnswer>;
   /** Open a marimo notebook in a marimo tab (its editor). */
   openInMarimo(path: string): Promise<unknown>;
   /** Open a file the way JupyterLab would on a double-click. */
@@ -60,12 +77,12 @@ export class NotebookActions {
     const name = basename(path);
     try {
       const written = await writeWithConfirm(
-        overwrite =>
+        (overwrite, target) =>
           withProgress(
             `Converting ${name} to marimo…`,
-            this._api.convert(path, overwrite)
+            this._api.convert(path, overwrite, target)
           ),
-        target => this._host.confirmOverwrite(target, path)
+        conflict => this._host.confirmOverwrite(conflict, path)
       );
       if (!written) {
         return null;
@@ -96,12 +113,12 @@ export class NotebookActions {
     const name = basename(path);
     try {
       const written = await writeWithConfirm(
-        overwrite =>
+        (overwrite, target) =>
           withProgress(
             `Exporting ${name} to a Jupyter notebook…`,
-            this._api.exportToIpynb(path, overwrite)
+            this._api.exportToIpynb(path, overwrite, target)
           ),
-        target => this._host.confirmOverwrite(target, path)
+        conflict => this._host.confirmOverwrite(conflict, path)
       );
       if (!written) {
         return null;
@@ -173,28 +190,39 @@ export class NotebookActions {
 
 /**
  * Write with `overwrite: false` first; on a 409 ask `confirm` about the
- * target the server named and write again with `overwrite: true` if the
- * user agrees. Resolves with null when the user declined; other errors are
- * thrown.
+ * conflict the server described: write again with `overwrite: true` if the
+ * user says replace, or to the other name they chose (asking again if that
+ * one exists too). Resolves with null when the user left the file be; other
+ * errors (a name the server refuses among them) are thrown.
  */
 export async function writeWithConfirm(
-  write: (overwrite: boolean) => Promise<IWritten>,
-  confirm: (target: string) => Promise<boolean>
+  write: (overwrite: boolean, target?: string) => Promise<IWritten>,
+  confirm: (conflict: IConflict) => Promise<OverwriteAnswer>
 ): Promise<IWritten | null> {
-  try {
-    return await write(false);
-  } catch (error) {
-    const conflict =
-      httpStatus(error) === 409 && error instanceof APIError
-        ? asConflict(error.body)
-        : null;
-    if (!conflict) {
-      throw error;
+  // undefined: where the server puts it by default, next to the source.
+  let target: string | undefined = undefined;
+  let overwrite = false;
+  for (;;) {
+    try {
+      return await write(overwrite, target);
+    } catch (error) {
+      const conflict =
+        !overwrite && httpStatus(error) === 409 && error instanceof APIError
+          ? asConflict(error.body)
+          : null;
+      if (!conflict) {
+        throw error;
+      }
+      const answer = await confirm(conflict);
+      if (answer.action === 'cancel') {
+        return null;
+      }
+      if (answer.action === 'replace') {
+        overwrite = true;
+      } else {
+        target = answer.target;
+      }
     }
-    if (!(await confirm(conflict.target))) {
-      return null;
-    }
-    return await write(true);
   }
 }
 
@@ -222,20 +250,67 @@ export async function withProgress<T>(
   }
 }
 
-/** JupyterLab's dialog asking before a conversion replaces a file. */
+/** The label of the overwrite dialog's button that asks for another name. */
+export const SAVE_AS_LABEL = 'Save as…';
+
+/**
+ * JupyterLab's dialog asking before a conversion replaces a file: Cancel
+ * (focused: the safe choice), "Save as…" (another name, asked next, in
+ * JupyterLab's input dialog) or Replace.
+ */
 export async function confirmOverwrite(
-  target: string,
+  conflict: IConflict,
   source: string
-): Promise<boolean> {
+): Promise<OverwriteAnswer> {
+  const target = basename(conflict.target);
   const result = await showDialog({
-    title: `Replace ${basename(target)}?`,
+    title: `Replace ${target}?`,
     body:
-      `${basename(target)} already exists next to ${basename(source)}. ` +
-      'Replace it with the converted notebook? Its current content is lost.',
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Replace' })],
+      `${target} already exists next to ${basename(source)}. ` +
+      'Replace it with the converted notebook (its current content is lost), ' +
+      'or save the converted notebook under another name?',
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.createButton({
+        label: SAVE_AS_LABEL,
+        caption: `Keep ${target} and choose another name`
+      }),
+      Dialog.warnButton({ label: 'Replace' })
+    ],
     defaultButton: 0
   });
-  return result.button.accept;
+  if (result.button.label === SAVE_AS_LABEL) {
+    const name = await askOtherName(conflict);
+    return name === null
+      ? { action: 'cancel' }
+      : { action: 'rename', target: name };
+  }
+  return result.button.accept ? { action: 'replace' } : { action: 'cancel' };
+}
+
+/**
+ * Ask for another name, prefilled with the server's free one
+ * (`x-Copy1.marimo.py`) with its stem selected; resolves with a contents
+ * path in the target's folder (a name with `/` goes below it), or null.
+ */
+export async function askOtherName(
+  conflict: IConflict
+): Promise<string | null> {
+  const suggested = basename(conflict.suggestion ?? conflict.target);
+  const result = await InputDialog.getText({
+    title: 'Save under another name',
+    label: `New name (next to ${basename(conflict.target)})`,
+    text: suggested,
+    selectionRange: stem(suggested).length,
+    okLabel: 'Save',
+    required: true
+  });
+  const name = result.value?.trim();
+  if (!result.button.accept || !name) {
+    return null;
+  }
+  const folder = dirname(conflict.target);
+  return folder ? `${folder}/${name}` : name;
 }
 
 /**

@@ -18,10 +18,14 @@ export interface IWritten {
   path: string;
 }
 
-/** The body of a 409: the file that would have been overwritten. */
+/**
+ * The body of a 409: the file that would have been overwritten, and a free
+ * name next to it (`x-Copy1.marimo.py`) for saving under another name.
+ */
 export interface IConflict {
   message: string;
   target: string;
+  suggestion: string | null;
 }
 
 export class NotebooksAPI {
@@ -29,14 +33,24 @@ export class NotebooksAPI {
     this._request = request;
   }
 
-  /** `x.ipynb` -> `x.marimo.py` next to it (409 if it exists, unless overwrite). */
-  convert(path: string, overwrite = false): Promise<IWritten> {
-    return this._post('convert', { path, overwrite });
+  /**
+   * `x.ipynb` -> `x.marimo.py` next to it, or to `target` (a contents path
+   * ending in `.py`); 409 if it exists, unless overwrite.
+   */
+  convert(path: string, overwrite = false, target?: string): Promise<IWritten> {
+    return this._post('convert', withTarget({ path, overwrite }, target));
   }
 
-  /** `x.marimo.py` -> `x.ipynb` next to it (409 if it exists, unless overwrite). */
-  exportToIpynb(path: string, overwrite = false): Promise<IWritten> {
-    return this._post('export', { path, overwrite });
+  /**
+   * `x.marimo.py` -> `x.ipynb` next to it, or to `target` (a contents path
+   * ending in `.ipynb`); 409 if it exists, unless overwrite.
+   */
+  exportToIpynb(
+    path: string,
+    overwrite = false,
+    target?: string
+  ): Promise<IWritten> {
+    return this._post('export', withTarget({ path, overwrite }, target));
   }
 
   /** Create `untitled.marimo.py` (numbered if taken) in a folder (`''`: root). */
@@ -69,6 +83,13 @@ export class NotebooksAPI {
   private _request: RequestFn;
 }
 
+function withTarget<T extends object>(
+  body: T,
+  target: string | undefined
+): T & { target?: string } {
+  return target === undefined ? body : { ...body, target };
+}
+
 /** The conflict a 409 answer describes, if the body is one. */
 export function asConflict(body: unknown): IConflict | null {
   if (
@@ -76,8 +97,12 @@ export function asConflict(body: unknown): IConflict | null {
     typeof body === 'object' &&
     typeof (body as IConflict).target === 'string'
   ) {
-    const { message, target } = body as IConflict;
-    return { message: typeof message === 'string' ? message : '', target };
+    const { message, target, suggestion } = body as IConflict;
+    return {
+      message: typeof message === 'string' ? message : '',
+      target,
+      suggestion: typeof suggestion === 'string' ? suggestion : null
+    };
   }
   return null;
 }
