@@ -16,13 +16,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import footprint, frontend_size, harness, install, launch, roundtrip, tti
+from benchmarks import footprint, frontend_size, harness, install, install_phases, launch, roundtrip, tti
 
 BENCHMARKS = {
     "frontend_size": frontend_size.run,
     "launch": launch.run,
     "roundtrip": roundtrip.run,
     "install": install.run,
+    "install_phases": install_phases.run,
     "footprint": footprint.run,
     "tti": tti.run,
 }

@@ -296,13 +296,16 @@ def read_journal(path: Path) -> dict | None:
     return data if isinstance(data, dict) else {"job": "unknown", "before": None}
 
 
-def write_journal(path: Path, data: dict) -> None:
+def write_journal(path: Path, data: dict, durable: bool = True) -> None:
+    """Replace the journal atomically; ``durable`` also waits for the disk (the
+    first write of a job, which must survive a power cut for the roll-back)."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -351,7 +351,9 @@ class PackageService:
         journal = read_journal(self.layout.job_journal)
         if journal is not None and journal.get("job") == job.id:
             journal.update(installer_pid=pid, installer_start=_proc_start_time(pid))
-            write_journal(self.layout.job_journal, journal)
+            # Not fsync'd: the pid only matters while the machine runs (a power
+            # cut ends the installer too), and this runs on the event loop.
+            write_journal(self.layout.job_journal, journal, durable=False)
 
     def _end_journal(self) -> None:
         self.layout.job_journal.unlink(missing_ok=True)
