@@ -275,6 +275,10 @@ class NotebookUrlHandler(NotebookFileHandler):
 
 
 class InstancesHandler(JsonAPIHandler):
+    # Open marimo tabs poll this every 2.5 s while JupyterLab's page is visible:
+    # that is nobody's use of the server (idle culling, issue #11).
+    _track_activity = False
+
     @tornado.web.authenticated
     async def get(self) -> None:
         """Which start of marimo each route serves now (editor and apps): cheap
