@@ -204,13 +204,43 @@ async def export_to_ipynb(
     if target.exists() and not overwrite:
         raise TargetExists(target)
     data = await _produce(python, ["export", "ipynb", source.name, "--sort", "top-down"], source, "exported.ipynb")
-    _write(root, target, on_marimo_kernel(data), overwrite, allow_hidden)
+    _write(root, target, on_marimo_kernel(data, await kernel_language_info(python)), overwrite, allow_hidden)
     return target
 
 
-def on_marimo_kernel(data: bytes) -> bytes:
+# What the venv's kernel (ipykernel) says about its language, as JSON.
+_LANGUAGE_INFO = "import json; from ipykernel.ipkernel import IPythonKernel as K; print(json.dumps(K.language_info))"
+
+
+async def kernel_language_info(python: str) -> dict | None:
+    """The ``language_info`` the marimo venv's kernel reports when it starts,
+    or None if it cannot be asked (the notebook then just lacks it)."""
+    import json
+
+    try:
+        process = await asyncio.create_subprocess_exec(
+            python,
+            "-I",
+            "-c",
+            _LANGUAGE_INFO,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        if process.returncode != 0:
+            return None
+        info = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def on_marimo_kernel(data: bytes, language_info: dict | None = None) -> bytes:
     """The exported notebook names the marimo venv's kernel, as JupyterLab writes it,
-    so that it opens on the venv's packages without a kernel dialog and unmodified."""
+    so that it opens on the venv's packages without a kernel dialog and unmodified:
+    JupyterLab writes the kernel's ``language_info`` into a notebook when the kernel
+    starts, which marks a notebook without the same one as modified."""
     import json
 
     from .kernelspec import DISPLAY_NAME, KERNEL_NAME
@@ -221,6 +251,8 @@ def on_marimo_kernel(data: bytes) -> bytes:
         return data
     metadata = notebook.setdefault("metadata", {})
     metadata["kernelspec"] = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
+    if language_info is not None:
+        metadata["language_info"] = language_info
     return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 

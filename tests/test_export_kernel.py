@@ -42,3 +42,20 @@ def test_marimos_export_gets_the_marimo_venv_kernelspec(tmp_path):
 
 def test_something_that_is_not_json_is_left_alone():
     assert on_marimo_kernel(b"not json") == b"not json"
+
+
+def test_the_kernels_language_info_is_written_as_jupyterlab_would():
+    # JupyterLab writes the running kernel's language_info into the notebook;
+    # the same one already there leaves the notebook unmodified.
+    import asyncio
+    import json
+
+    from ipykernel.ipkernel import IPythonKernel
+
+    from jupyter_marimo_proxy.notebooks import kernel_language_info
+
+    info = asyncio.run(kernel_language_info(sys.executable))
+    assert info == json.loads(json.dumps(IPythonKernel.language_info))
+    notebook = json.loads(on_marimo_kernel(b'{"cells": [], "metadata": {}}', info))
+    assert notebook["metadata"]["language_info"] == info
+    assert asyncio.run(kernel_language_info("/nonexistent/python")) is None
