@@ -94,7 +94,16 @@ function activate(
     if (!widget || widget.isDisposed) {
       widget = createMarimoTab({ url });
       widget.content.statusChecked.connect((_, check) => remember(check));
+      // The check before a start may still say "failed"; once marimo's page
+      // shows, the tile learns that marimo runs again.
+      widget.content.frameShown.connect(() => {
+        void fetchStatus().then(remember);
+      });
       void tracker.add(widget);
+    } else if (showsFailure(widget.content)) {
+      // Opening marimo again (the tile, "Open marimo to retry") is how the
+      // user retries: a tab left on a failure checks and loads again.
+      void widget.content.refresh();
     }
     if (!widget.isAttached) {
       shell.add(widget, 'main');
@@ -176,6 +185,14 @@ function activate(
  */
 function isAvailable(check: IStatusCheck | null): boolean {
   return check === null || check.kind === 'ok';
+}
+
+/** The tab shows why marimo is not there (a failed start, marimo gone), not marimo. */
+export function showsFailure(panel: MarimoPanel): boolean {
+  return (
+    panel.state === 'failing' ||
+    panel.node.querySelector('.jp-MarimoProxy-notice') !== null
+  );
 }
 
 /** The reason marimo's last start failed, if the status says it did. */
