@@ -20,6 +20,7 @@ from enum import Enum
 from typing import AsyncContextManager
 
 from .launch.scrub import scrub
+from .processes import pid_alive
 
 
 class JobState(str, Enum):
@@ -334,24 +335,9 @@ def stop_group_now(pid: int, grace: float = CANCEL_GRACE_SECONDS) -> None:
             return
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not pid_alive(pid):
                 return
             time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
 
 
 PR_SET_PDEATHSIG = 1

@@ -27,13 +27,21 @@ in a process group of its own, and stays as marimo's supervisor:
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__" and "ssl" not in sys.modules:
+    # The launcher speaks plain HTTP on loopback only, and asyncio loads ssl
+    # (OpenSSL and its module, about 4 MB resident, 1.7 MB proportional) only
+    # to offer TLS. One launcher runs per user, all day: leave it out. Only
+    # when run as the launcher; Jupyter's process imports this module too.
+    sys.modules["ssl"] = None  # type: ignore[assignment]
+
 import asyncio
 import json
 import os
 import secrets
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +53,7 @@ from .launch.pages import failure_page
 from .launch.scrub import scrub
 from .layout import StateLayout
 from .private_files import open_private_append, private_dir, write_private_file
+from .processes import start_ticks
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
@@ -194,15 +203,6 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (tells a process from a later one with its pid)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def listener_owned_by(port: int, pid: int) -> bool:
     """Whether the socket listening on loopback ``port`` belongs to ``pid``.
 
@@ -341,7 +341,7 @@ class Launcher:
         self.log_pump = asyncio.ensure_future(self.pump_log(self.marimo, log))
         self.state.update(
             marimo_pid=self.marimo.pid,
-            marimo_started=process_start_ticks(self.marimo.pid),
+            marimo_started=start_ticks(self.marimo.pid),
             marimo_port=self.marimo_port,
         )
 

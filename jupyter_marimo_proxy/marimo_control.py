@@ -8,7 +8,8 @@ import signal
 import time
 
 from .session import MarimoSession
-from .status import pid_alive, read_launch_state
+from .processes import pid_alive
+from .status import read_launch_state
 
 
 class NotRunning(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
-import json
 import logging
 import os
 import re
@@ -24,6 +23,7 @@ from .integrity import Cleanup, Snapshot, read_journal, rollback, snapshot, writ
 from .jobs import Job, JobFailed, JobPlan, JobQueue, JobState, stop_group_now
 from .layout import StateLayout
 from .manifest import Manifest, load_manifest, update_manifest
+from .processes import start_ticks
 from .packages import already_satisfied, base_versions, marimo_constraints, user_packages
 from .venv import ensure_venv, mark_repaired, rebuild_to_report, venv_python
 
@@ -236,14 +236,6 @@ def no_space(job: Job, since: int = 1) -> bool:
     return any(_NO_SPACE.search(line) for line in job.log[since:])
 
 
-def _proc_start_time(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 class PackageService:
     """The venv's package operations: one at a time per venv, across every Jupyter
     server sharing the state dir, each one all-or-nothing."""
@@ -350,7 +342,7 @@ class PackageService:
     def _journal_pid(self, job: Job, pid: int) -> None:
         journal = read_journal(self.layout.job_journal)
         if journal is not None and journal.get("job") == job.id:
-            journal.update(installer_pid=pid, installer_start=_proc_start_time(pid))
+            journal.update(installer_pid=pid, installer_start=start_ticks(pid))
             # Not fsync'd: the pid only matters while the machine runs (a power
             # cut ends the installer too), and this runs on the event loop.
             write_journal(self.layout.job_journal, journal, durable=False)
@@ -362,7 +354,7 @@ class PackageService:
         """Stop the journal's installer if it still runs, then take the venv back
         to the journal's before-set and make the manifest agree."""
         pid = journal.get("installer_pid")
-        if pid and journal.get("installer_start") and _proc_start_time(pid) == journal.get("installer_start"):
+        if pid and journal.get("installer_start") and start_ticks(pid) == journal.get("installer_start"):
             stop_group_now(pid)
         before = journal.get("before")
         cleanup = rollback(self.layout.venv_dir, Snapshot.from_json(before) if before else None)
@@ -598,7 +590,7 @@ class PackageService:
             if code == 0:
                 reinstalled.append(spec)
                 continue
-            cleanup = await asyncio.to_thread(rollback, self.layout.venv_dir, step_before)
+            await asyncio.to_thread(rollback, self.layout.venv_dir, step_before)
             step = Job(kind="install", specs=[spec])
             step.log, step.exit_code = job.log[since - 1 :], code
             if job.cancel_requested:

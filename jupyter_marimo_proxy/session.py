@@ -8,12 +8,10 @@ file and to the proxy in memory: never on a command line, never to the browser.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -249,7 +247,7 @@ def prune_run_dir(layout: StateLayout) -> None:
     included) and, if a hard kill left it running, marimo's process group."""
     import re
 
-    from .status import pid_alive
+    from .processes import pid_alive
 
     for state_file in layout.run_dir.glob("launch-*.json"):
         match = re.fullmatch(r"launch-(\d+)\.json", state_file.name)
@@ -271,12 +269,12 @@ def end_leftover_marimo(facts: dict) -> None:
     """End the process group of a marimo whose launcher died, if it is still the
     same process (its start time recorded by the launcher matches)."""
     from .launch.guard import end_group
-    from .launcher import process_start_ticks
+    from .processes import start_ticks
 
     pgid, started = facts.get("marimo_pid"), facts.get("marimo_started")
     if not pgid:
         return
-    leader_started = process_start_ticks(pgid)
+    leader_started = start_ticks(pgid)
     if leader_started is not None and leader_started != started:
         return  # the pid now belongs to another process: the old group is gone
     # With its leader gone, a group that still exists is the old one: Linux

@@ -11,25 +11,9 @@ from . import __version__
 from .installer import choose_installer
 from .launch.scrub import scrub
 from .launcher import log_tail
+from .processes import pid_alive
 from .session import MarimoSession, marimo_tab_url
 from .venv import VenvReport, apply_probe, probe_command, python_version_of, quick_check
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it is not running.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 async def check_venv(venv_dir: Path, expected_version: str | None = None, base_python: str | None = None) -> VenvReport:
