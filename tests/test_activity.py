@@ -48,9 +48,12 @@ def test_an_idle_open_session_and_polling_are_not_activity(server):
             before = await asyncio.to_thread(last_activity, server)
             deadline = time.monotonic() + 8
             while time.monotonic() < deadline:
-                # marimo's page polls these while visible; marimo pings the websocket every second.
-                for path in ("marimo/api/usage", "marimo/health", "marimo/api/status"):
-                    await asyncio.to_thread(server.get, path)
+                # marimo's page polls these while visible; marimo pings the websocket every second;
+                # an open marimo tab polls the extension's instances every 2.5 s.
+                for path in ("marimo/api/usage", "marimo/health", "marimo/api/status", "jupyter-marimo-proxy/instances"):
+                    response = await asyncio.to_thread(server.get, path)
+                    if path.startswith("jupyter-marimo-proxy/"):
+                        assert response.status_code == 200, path
                 await asyncio.sleep(2)
             after = await asyncio.to_thread(last_activity, server)
             return before, after
