@@ -48,7 +48,12 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { cardsLabelled, MARIMO_LOAD_TIMEOUT, TILE_LABEL, WIDGET_ID } from './marimo-helpers';
+import {
+  cardsLabelled,
+  MARIMO_LOAD_TIMEOUT,
+  TILE_LABEL,
+  WIDGET_ID
+} from './marimo-helpers';
 
 const CHROMIUM = process.env.UI_TESTS_CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE_EVERY = 1_000;
@@ -106,7 +111,10 @@ async function sample(ms: number): Promise<Stamp[]> {
 function steps(samples: Stamp[]): number {
   let moved = 0;
   for (let i = 1; i < samples.length; i++) {
-    expect(micros(samples[i]), 'last_activity never goes back').toBeGreaterThanOrEqual(micros(samples[i - 1]));
+    expect(
+      micros(samples[i]),
+      'last_activity never goes back'
+    ).toBeGreaterThanOrEqual(micros(samples[i - 1]));
     if (samples[i] !== samples[i - 1]) {
       moved++;
     }
@@ -115,18 +123,30 @@ function steps(samples: Stamp[]): number {
 }
 
 function marimoFrame(): Frame {
-  const frame = lab.frames().find(f => new URL(f.url()).pathname.includes('/marimo/'));
+  const frame = lab
+    .frames()
+    .find(f => new URL(f.url()).pathname.includes('/marimo/'));
   if (!frame) {
-    throw new Error(`no marimo frame among ${lab.frames().map(f => f.url()).join(', ')}`);
+    throw new Error(
+      `no marimo frame among ${lab
+        .frames()
+        .map(f => f.url())
+        .join(', ')}`
+    );
   }
   return frame;
 }
 
 async function visibility(): Promise<{ lab: string; marimo?: string }> {
   const labState = await lab.evaluate(() => document.visibilityState);
-  const hasMarimo = lab.frames().some(f => new URL(f.url()).pathname.includes('/marimo/'));
+  const hasMarimo = lab
+    .frames()
+    .some(f => new URL(f.url()).pathname.includes('/marimo/'));
   return hasMarimo
-    ? { lab: labState, marimo: await marimoFrame().evaluate(() => document.visibilityState) }
+    ? {
+        lab: labState,
+        marimo: await marimoFrame().evaluate(() => document.visibilityState)
+      }
     : { lab: labState };
 }
 
@@ -152,13 +172,20 @@ function isJupyterLabOwn(url: string): boolean {
 }
 
 function watchTraffic(page: Page): void {
-  const add = (what: string, jupyterlab: boolean) => traffic.push({ at: Date.now(), what, jupyterlab });
-  page.on('request', r => add(`${r.method()} ${r.url()}`, isJupyterLabOwn(r.url())));
+  const add = (what: string, jupyterlab: boolean) =>
+    traffic.push({ at: Date.now(), what, jupyterlab });
+  page.on('request', r =>
+    add(`${r.method()} ${r.url()}`, isJupyterLabOwn(r.url()))
+  );
   page.on('websocket', ws => {
     const own = isJupyterLabOwn(ws.url());
     add(`websocket ${ws.url()}`, own);
-    ws.on('framesent', f => add(`> ${ws.url()} ${String(f.payload).slice(0, 120)}`, own));
-    ws.on('framereceived', f => add(`< ${ws.url()} ${String(f.payload).slice(0, 120)}`, own));
+    ws.on('framesent', f =>
+      add(`> ${ws.url()} ${String(f.payload).slice(0, 120)}`, own)
+    );
+    ws.on('framereceived', f =>
+      add(`< ${ws.url()} ${String(f.payload).slice(0, 120)}`, own)
+    );
   });
 }
 
@@ -180,7 +207,9 @@ function trafficSince(since: number): Seen[] {
  * would be missed: that makes the check weaker, never falsely failing.
  */
 function unexplained(samples: Stamp[]): Stamp[] {
-  const own = traffic.filter(seen => seen.jupyterlab && !seen.what.startsWith('<')).map(seen => seen.at);
+  const own = traffic
+    .filter(seen => seen.jupyterlab && !seen.what.startsWith('<'))
+    .map(seen => seen.at);
   const left: Stamp[] = [];
   for (let i = 1; i < samples.length; i++) {
     if (samples[i] === samples[i - 1]) {
@@ -194,9 +223,19 @@ function unexplained(samples: Stamp[]): Stamp[] {
   return left;
 }
 
-async function attachTraffic(testInfo: TestInfo, name: string, since: number): Promise<void> {
-  const lines = trafficSince(since).map(seen => `${((seen.at - since) / 1000).toFixed(1)} ${seen.jupyterlab ? 'lab ' : 'ours'} ${seen.what}`);
-  await testInfo.attach(name, { body: lines.join('\n') || '<nothing>', contentType: 'text/plain' });
+async function attachTraffic(
+  testInfo: TestInfo,
+  name: string,
+  since: number
+): Promise<void> {
+  const lines = trafficSince(since).map(
+    seen =>
+      `${((seen.at - since) / 1000).toFixed(1)} ${seen.jupyterlab ? 'lab ' : 'ours'} ${seen.what}`
+  );
+  await testInfo.attach(name, {
+    body: lines.join('\n') || '<nothing>',
+    contentType: 'text/plain'
+  });
 }
 
 function record(name: string, value: unknown): void {
@@ -233,7 +272,9 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
           resolve(found[1]);
         }
       });
-      chromiumProcess.on('exit', code => reject(new Error(`chromium exited (${code}): ${seen}`)));
+      chromiumProcess.on('exit', code =>
+        reject(new Error(`chromium exited (${code}): ${seen}`))
+      );
     });
     // noDefaults: no focus emulation, so a background tab is really hidden.
     browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
@@ -241,7 +282,9 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     lab = context.pages()[0] ?? (await context.newPage());
     watchTraffic(lab);
     await lab.goto(`${baseURL}/lab?reset`);
-    await expect(lab.locator('.jp-Launcher').first()).toBeVisible({ timeout: 60_000 });
+    await expect(lab.locator('.jp-Launcher').first()).toBeVisible({
+      timeout: 60_000
+    });
     // The other tab of the same window, the one the user switched to.
     other = await context.newPage();
     await other.setContent('<title>elsewhere</title><p>another tab</p>');
@@ -262,7 +305,9 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
       // the browser may already be gone
     }
     if (chromiumProcess && chromiumProcess.exitCode === null) {
-      const exited = new Promise(resolve => chromiumProcess.once('exit', resolve));
+      const exited = new Promise(resolve =>
+        chromiumProcess.once('exit', resolve)
+      );
       const timer = setTimeout(() => chromiumProcess.kill(), 5_000);
       await exited;
       clearTimeout(timer);
@@ -281,7 +326,10 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
       burst.push(await lastActivity());
     }
     record('api/status burst, distinct values', new Set(burst).size);
-    expect(new Set(burst).size, `api/status moved last_activity: ${burst}`).toBe(1);
+    expect(
+      new Set(burst).size,
+      `api/status moved last_activity: ${burst}`
+    ).toBe(1);
     // The same context's request to an API that counts moves it: the measure is sensitive.
     expect((await status.get('api/contents')).status()).toBe(200);
     const after = await lastActivity();
@@ -297,9 +345,16 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     await lab.waitForTimeout(SETTLE);
     let since = Date.now();
     const alone = await sample(VISIBLE_WINDOW);
-    await attachTraffic(testInfo, 'traffic-jupyterlab-alone-visible.txt', since);
+    await attachTraffic(
+      testInfo,
+      'traffic-jupyterlab-alone-visible.txt',
+      since
+    );
     labAloneSteps = steps(alone);
-    record(`JupyterLab alone visible: steps in ${VISIBLE_WINDOW / 1000} s`, labAloneSteps);
+    record(
+      `JupyterLab alone visible: steps in ${VISIBLE_WINDOW / 1000} s`,
+      labAloneSteps
+    );
 
     // A new marimo notebook in the marimo tab (the Launcher's tile).
     const tile = cardsLabelled(lab.locator('.jp-Launcher').first(), TILE_LABEL);
@@ -308,17 +363,28 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     const iframe = lab.locator(`#${WIDGET_ID} iframe`);
     await expect(iframe).toHaveCount(1, { timeout: 30_000 });
     const frame = lab.frameLocator(`#${WIDGET_ID} iframe`);
-    await expect(frame.getByRole('heading', { name: 'Create a new notebook' })).toBeVisible({
+    await expect(
+      frame.getByRole('heading', { name: 'Create a new notebook' })
+    ).toBeVisible({
       timeout: MARIMO_LOAD_TIMEOUT
     });
     const base = await lab.evaluate(() => {
       const el = document.getElementById('jupyter-config-data');
-      return ((el?.textContent ? JSON.parse(el.textContent) : {}).baseUrl as string) || '/';
+      return (
+        ((el?.textContent ? JSON.parse(el.textContent) : {})
+          .baseUrl as string) || '/'
+      );
     });
+    // A name of its own: marimo keeps a closed tab's session a while, and an earlier
+    // run's notebook (with its cell) would come back under the same name.
     await iframe.evaluate((element, src) => {
       (element as HTMLIFrameElement).src = src;
-    }, `${base}marimo/?file=__new__activity`);
-    const editor = frame.locator('.marimo-cell').first().getByTestId('cell-editor').locator('.cm-content');
+    }, `${base}marimo/?file=__new__activity${Date.now()}`);
+    const editor = frame
+      .locator('.marimo-cell')
+      .first()
+      .getByTestId('cell-editor')
+      .locator('.cm-content');
     await expect(editor).toBeVisible({ timeout: MARIMO_LOAD_TIMEOUT });
     expect(await visibility()).toEqual({ lab: 'visible', marimo: 'visible' });
 
@@ -328,15 +394,24 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     await attachTraffic(testInfo, 'traffic-marimo-visible.txt', since);
     const marimoSteps = steps(withMarimo);
     const notLab = unexplained(withMarimo);
-    record(`marimo notebook visible and idle: steps in ${VISIBLE_WINDOW / 1000} s`, marimoSteps);
-    record('marimo notebook visible and idle: steps no JupyterLab request explains', notLab.length);
+    record(
+      `marimo notebook visible and idle: steps in ${VISIBLE_WINDOW / 1000} s`,
+      marimoSteps
+    );
+    record(
+      'marimo notebook visible and idle: steps no JupyterLab request explains',
+      notLab.length
+    );
     // JupyterLab's polls are not in step with the window: a 10 s poll falls into a 30 s
     // window 3 or 4 times, and one round of polls sent together may straddle a sample
     // boundary and count as two steps. One step of slack covers that phase; the marimo
     // tab's own polls (instances every 2.5 s, marimo's api/usage every 10 s), were they
     // counted, would add 10 or more.
     expect(marimoSteps).toBeLessThanOrEqual(labAloneSteps + 1);
-    expect(notLab, 'steps of last_activity that are not JupyterLab\'s own requests').toEqual([]);
+    expect(
+      notLab,
+      "steps of last_activity that are not JupyterLab's own requests"
+    ).toEqual([]);
   });
 
   test('hidden page: an open, idle marimo notebook does not move last_activity', async ({}, testInfo) => {
@@ -350,11 +425,25 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     expect(await visibility()).toEqual({ lab: 'hidden', marimo: 'hidden' });
     const moved = steps(samples);
     const notLab = unexplained(samples);
-    const ownRequests = trafficSince(since).filter(seen => seen.jupyterlab && !seen.what.startsWith('<'));
-    record(`marimo notebook open, page hidden: steps in ${HIDDEN_WINDOW / 1000} s`, moved);
-    record('marimo notebook open, page hidden: JupyterLab\'s own requests (lingering polls)', ownRequests.map(seen => seen.what));
-    record('marimo notebook open, page hidden: steps no JupyterLab request explains', notLab.length);
-    expect(notLab, `last_activity moved while hidden and idle: ${samples.join(' ')}`).toEqual([]);
+    const ownRequests = trafficSince(since).filter(
+      seen => seen.jupyterlab && !seen.what.startsWith('<')
+    );
+    record(
+      `marimo notebook open, page hidden: steps in ${HIDDEN_WINDOW / 1000} s`,
+      moved
+    );
+    record(
+      "marimo notebook open, page hidden: JupyterLab's own requests (lingering polls)",
+      ownRequests.map(seen => seen.what)
+    );
+    record(
+      'marimo notebook open, page hidden: steps no JupyterLab request explains',
+      notLab.length
+    );
+    expect(
+      notLab,
+      `last_activity moved while hidden and idle: ${samples.join(' ')}`
+    ).toEqual([]);
     // Only JupyterLab's last lingering polls: a handful at most.
     expect(moved).toBeLessThanOrEqual(ownRequests.length);
   });
@@ -381,17 +470,31 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
     await attachTraffic(testInfo, 'traffic-cell-running-hidden.txt', since);
     // Still running at the last sample: its output is not there yet.
     const output = cell.getByTestId('console-output-area');
-    expect(await output.count().then(n => (n ? output.innerText() : ''))).not.toContain('slept');
+    expect(
+      await output.count().then(n => (n ? output.innerText() : ''))
+    ).not.toContain('slept');
     const moved = steps(running);
     const notLab = unexplained([before, ...running]);
-    record(`cell running, page hidden: steps in ${RUNNING_WINDOW / 1000} s`, moved);
-    record('cell running, page hidden: steps no JupyterLab request explains', notLab.length);
-    expect(micros(running[running.length - 1]), 'running a cell is activity').toBeGreaterThan(micros(before));
+    record(
+      `cell running, page hidden: steps in ${RUNNING_WINDOW / 1000} s`,
+      moved
+    );
+    record(
+      'cell running, page hidden: steps no JupyterLab request explains',
+      notLab.length
+    );
+    expect(
+      micros(running[running.length - 1]),
+      'running a cell is activity'
+    ).toBeGreaterThan(micros(before));
     // The launcher ticks every 5 s while a cell runs and prints nothing: about 0, 5, 10
     // and 15 s into the window. JupyterLab, shown a moment ago for the run, sends its
     // polls once more while hidden; a tick that falls next to one of them is not counted
     // (see unexplained), hence two of the four.
-    expect(notLab.length, `last_activity while the cell ran: ${before} then ${running.join(' ')}`).toBeGreaterThanOrEqual(2);
+    expect(
+      notLab.length,
+      `last_activity while the cell ran: ${before} then ${running.join(' ')}`
+    ).toBeGreaterThanOrEqual(2);
 
     await showLab();
     await expect(output).toContainText('slept', { timeout: 60_000 });
