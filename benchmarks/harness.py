@@ -370,7 +370,7 @@ def time_marimo_tab(server: Jupyter, path: str = "marimo/") -> float:
 
 
 def uv_path() -> str:
-    from jupyter_marimo_proxy.installer import choose_installer
+    from jupyter_marimo_proxy.packages.installer import choose_installer
 
     uv = choose_installer("uv")
     if uv.name != "uv":

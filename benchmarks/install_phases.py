@@ -79,7 +79,7 @@ class PhaseClock:
 
 def instrument(clock: PhaseClock, undo: list):
     """Wrap the package service's steps with ``clock``; ``undo`` gets what puts them back."""
-    from jupyter_marimo_proxy import jobs, package_service
+    from jupyter_marimo_proxy.packages import jobs, service as package_service
 
     def replace(owner, name, value) -> None:
         undo.append((owner, name, getattr(owner, name)))
@@ -124,7 +124,7 @@ async def empty(service, names) -> None:
 
 def run(ctx: Context) -> None:
     from jupyter_marimo_proxy.config import MarimoProxy
-    from jupyter_marimo_proxy.package_service import PackageService
+    from jupyter_marimo_proxy.packages.service import PackageService
 
     fig = ctx.report.figure("install_phases", "where a 5-wheel install job's time goes (in-process, no HTTP)")
     wheels = build_fixture_wheelhouse(ctx.work / "wheels")

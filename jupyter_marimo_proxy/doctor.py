@@ -12,7 +12,7 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_config_path, jupyter_path
 
 from .config import MarimoProxy
-from .installer import choose_installer
+from .packages.installer import choose_installer
 from .layout import StateLayout
 from .private_files import readable_by_others
 from .status import state_dir_problem
@@ -152,7 +152,7 @@ def diagnose(settings: MarimoProxy | None = None) -> Report:
             report.problem(f"{problem} Open marimo (it rebuilds the venv) or use Repair in the sidebar.")
 
     if venv.exists:
-        from .integrity import check
+        from .packages.integrity import check
 
         packages = check(layout.venv_dir, layout.manifest, layout.job_journal, layout.jobs_lock)
         report.fact("venv packages", "a package job is running" if packages.busy else ("consistent" if packages.consistent and not packages.failed else "not consistent"))

@@ -15,7 +15,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from .jobs import JobState
+from .packages.jobs import JobState
 from .marimo_control import NotRunning, restart_marimo
 from .notebooks import (
     CommandFailed,
@@ -25,12 +25,12 @@ from .notebooks import (
     export_to_ipynb,
     is_marimo_notebook,
 )
-from .manifest import load_manifest
-from .packages import list_packages
+from .packages.manifest import load_manifest
+from .packages.inventory import list_packages
 from .paths import PathRefused, read_in_root, resolve_in_root, to_contents_path
-from .requirements_file import MAX_FILE_BYTES, parse_requirements
+from .packages.requirements_file import MAX_FILE_BYTES, parse_requirements
 from .session import apps_tab_url, current_session, marimo_tab_url
-from .specs import SpecError, parse_package_name, parse_specs
+from .packages.specs import SpecError, parse_package_name, parse_specs
 from .status import build_status
 from .venv import ensure_venv, venv_python
 
@@ -285,7 +285,8 @@ class InstancesHandler(JsonAPIHandler):
         enough to poll, so that open tabs notice a restart, a crash relaunch or
         a shutdown from inside marimo and reconnect by themselves."""
         from .session import current_app_session
-        from .status import pid_alive, read_launch_state
+        from .processes import pid_alive
+        from .status import read_launch_state
 
         def instance(session) -> dict:
             launch = read_launch_state(session)

@@ -23,7 +23,7 @@ from .layout import StateLayout
 from .private_files import write_private_file
 
 if TYPE_CHECKING:
-    from .package_service import PackageService
+    from .packages.service import PackageService
 
 # The route jupyter-server-proxy serves marimo under, below Jupyter's base_url.
 ROUTE_NAME = "marimo"
@@ -89,7 +89,7 @@ class MarimoSession:
     @property
     def packages(self) -> "PackageService":
         if self._packages is None:
-            from .package_service import PackageService
+            from .packages.service import PackageService
 
             self._packages = PackageService(self.settings)
         return self._packages
@@ -213,7 +213,7 @@ class MarimoSession:
         facts = self.take_rebuild_report()
         if facts is None:
             return
-        from .manifest import load_manifest
+        from .packages.manifest import load_manifest
 
         requested = load_manifest(self.layout.manifest).requested
         if not (facts.get("venv_existed") or requested) or self.packages.pending_repair() is not None:
@@ -222,7 +222,7 @@ class MarimoSession:
         self.packages.repair(f"The venv was rebuilt when marimo started: {problems}".strip())
 
     def uv_path(self) -> str | None:
-        from .installer import choose_installer
+        from .packages.installer import choose_installer
 
         installer = choose_installer(self.settings.installer)
         return installer.path if installer.name == "uv" else None

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .installer import choose_installer
+from .packages.installer import choose_installer
 from .launch.scrub import scrub
 from .launcher import log_tail
 from .processes import pid_alive

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_marimo_proxy import jobs
+from jupyter_marimo_proxy.packages import jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 PARENT = textwrap.dedent(
     """
     import subprocess, sys, time
-    from jupyter_marimo_proxy import jobs
+    from jupyter_marimo_proxy.packages import jobs
     if sys.argv[1] == "hook":
         jobs._setpriv = None  # as on a system without setpriv
     argv, preexec_fn = jobs.dying_with_parent(["sleep", "120"])

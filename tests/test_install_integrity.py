@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from jupyter_marimo_proxy import integrity
+from jupyter_marimo_proxy.packages import integrity
 from jupyter_marimo_proxy.venv import create_venv, venv_site_packages
 from jupyter_process import JupyterServer
 from processes import is_running
@@ -496,7 +496,7 @@ def test_manifest_writers_in_many_processes_lose_no_record(tmp_path):
     path = tmp_path / "manifest.json"
     code = (
         "import sys; from pathlib import Path\n"
-        "from jupyter_marimo_proxy.manifest import update_manifest\n"
+        "from jupyter_marimo_proxy.packages.manifest import update_manifest\n"
         "for i in range(100):\n"
         "    update_manifest(Path(sys.argv[1]), lambda m: m.add_requested([f'pkg-{sys.argv[2]}-{i}']))\n"
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jupyter_marimo_proxy.jobs import Job
-from jupyter_marimo_proxy.package_service import describe_changes, explain_failure, success_message
+from jupyter_marimo_proxy.packages.jobs import Job
+from jupyter_marimo_proxy.packages.service import describe_changes, explain_failure, success_message
 
 PINS = ["click==8.5.1", "marimo==0.25.2", "starlette==0.47.0"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jupyter_marimo_proxy.packages import list_packages, origins
+from jupyter_marimo_proxy.packages.inventory import list_packages, origins
 from jupyter_marimo_proxy.venv import venv_site_packages
 
 

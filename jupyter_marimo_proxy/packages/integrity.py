@@ -22,7 +22,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from .venv import venv_site_packages
+from ..venv import venv_site_packages
 
 
 @dataclass

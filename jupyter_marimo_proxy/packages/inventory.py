@@ -11,7 +11,7 @@ from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .venv import base_site_dirs, venv_site_packages
+from ..venv import base_site_dirs, venv_site_packages
 
 
 def _by_name(paths: list[str]) -> dict[str, Distribution]:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import AsyncContextManager
 
-from .launch.scrub import scrub
-from .processes import pid_alive
+from ..launch.scrub import scrub
+from ..processes import pid_alive
 
 
 class JobState(str, Enum):

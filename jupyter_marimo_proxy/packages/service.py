@@ -17,15 +17,15 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .config import MarimoProxy
+from ..config import MarimoProxy
+from ..layout import StateLayout
+from ..processes import start_ticks
+from ..venv import ensure_venv, mark_repaired, rebuild_to_report, venv_python
 from .installer import IndexSettings, choose_installer, install_command, uninstall_command
 from .integrity import Cleanup, Snapshot, read_journal, rollback, snapshot, write_journal
+from .inventory import already_satisfied, base_versions, marimo_constraints, user_packages
 from .jobs import Job, JobFailed, JobPlan, JobQueue, JobState, stop_group_now
-from .layout import StateLayout
 from .manifest import Manifest, load_manifest, update_manifest
-from .processes import start_ticks
-from .packages import already_satisfied, base_versions, marimo_constraints, user_packages
-from .venv import ensure_venv, mark_repaired, rebuild_to_report, venv_python
 
 log = logging.getLogger(__name__)
 LOCK_POLL_SECONDS = 0.1
