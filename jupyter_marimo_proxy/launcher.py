@@ -264,6 +264,7 @@ class Launcher:
         self.phase = "starting"
         self.error: str | None = None
         self.failure_shown = False
+        self.starts = 0
         # Flags set by signal handlers and requests; `poke` wakes the supervisor.
         self.stop_requested = False
         self.restart_requested = False
@@ -424,7 +425,10 @@ class Launcher:
         """Start marimo with a fresh secret; end in 'running' or 'failed'."""
         self.start_wanted = False
         self.rotate_secret()
-        self.set_phase("starting", error=None, log_tail=None)
+        # Numbered, so that whoever asked for a restart can tell its own start's
+        # outcome from the one of a start already under way when it asked.
+        self.starts += 1
+        self.set_phase("starting", error=None, log_tail=None, start=self.starts)
         await self.start_marimo()
         error = await self.wait_until_healthy()
         if error is None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,61 @@ def test_doctor_names_each_problem(tmp_path):
     )
     assert result.returncode == 1
     assert "jupyter server extension enable jupyter_marimo_proxy" in result.stdout
+
+
+FAULT = "uvicorn is unusable: a broken copy shadows the real one"
+
+
+def shadow_uvicorn(server: JupyterServer) -> Path:
+    """A real fault: a module in the venv that shadows marimo's server and fails to
+    import. `import marimo` still works; `marimo edit` exits with code 1."""
+    (site,) = (server.state_dir / "venv" / "lib").glob("python*/site-packages")
+    shadow = site / "uvicorn.py"
+    shadow.write_text(f"raise ImportError({FAULT!r})\n")
+    return shadow
+
+
+def test_restart_after_a_failed_start_tries_again_and_the_failure_ends_with_it(tmp_path, wheelhouse):
+    server = make_server(tmp_path, wheelhouse).start()
+    try:
+        assert opens(server)
+        shadow = shadow_uvicorn(server)
+
+        # Restart with the fault: it ends, with marimo's reason and log.
+        response = server.post(API + "restart", timeout=90)
+        assert response.status_code == 500
+        failed = response.json()
+        assert failed["state"] == "failed"
+        assert failed["error"] == "marimo exited with code 1 while starting."
+        assert FAULT in failed["log_tail"]
+        assert server.status()["marimo"]["state"] == "failed"
+
+        # Restart again after the failure: a retry (not "marimo is not running"),
+        # and the reason again.
+        before = launch(server)["start"]
+        response = server.post(API + "restart", timeout=90)
+        assert response.status_code == 500, response.text
+        assert response.json()["error"] == "marimo exited with code 1 while starting."
+        assert launch(server)["start"] > before
+
+        # A start already under way when the restart is asked (a request to the
+        # failed marimo asks for one): the restart answers with its own start's
+        # outcome, after that one, instead of waiting out its deadline.
+        assert server.get("marimo/", timeout=30).status_code == 503  # the failure page, once
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(server.get, "marimo/", timeout=90)
+            under_way = wait_until(lambda: (facts := launch(server))["state"] == "starting" and facts)
+            response = server.post(API + "restart", timeout=90)
+            assert response.status_code == 500, response.text
+            assert launch(server)["start"] > under_way["start"]
+            pending.result()
+
+        # The fault gone, a restart brings marimo back and the failure is over.
+        shadow.unlink()
+        response = server.post(API + "restart", timeout=90)
+        assert response.status_code == 200, response.text
+        marimo = server.status()["marimo"]
+        assert (marimo["state"], marimo["running"], marimo["error"], marimo["log_tail"]) == ("running", True, None, None)
+        assert opens(server)
+    finally:
+        server.stop()
