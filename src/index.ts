@@ -18,7 +18,7 @@ import { notebooksPlugin } from './notebooks/plugin';
 import { packagesPlugin } from './packages/plugin';
 import { twinsPlugin } from './twins/plugin';
 import { createMarimoTab, MarimoPanel, openInBrowserTab } from './panel';
-import { fetchStatus } from './status';
+import { marimoStatus, StatusStore } from './statusStore';
 import {
   CommandIDs,
   IOpenArgs,
@@ -56,20 +56,24 @@ function activate(
     namespace: TRACKER_NAMESPACE
   });
 
+  const status: StatusStore = marimoStatus;
+  // Unknown until the startup check answers (through the shared status).
   let lastCheck: IStatusCheck | null = null;
   let openInNewBrowserTab = false;
   let launcherItem: IDisposable | null = null;
 
-  // The tile and the command follow the latest status known, so that a
-  // missing server part shows on the tile before anyone clicks it.
+  // The tile and the command follow the shared status (every tab, the
+  // sidebar and restarts ask through it), so that a failed start or a
+  // missing server part shows on the tile whoever saw it first.
   const remember = (check: IStatusCheck): void => {
-    const looked = tileLooksWell(lastCheck);
+    const looked = tileState(lastCheck);
     lastCheck = check;
     commands.notifyCommandChanged(CommandIDs.open);
-    if (tileLooksWell(check) !== looked) {
+    if (tileState(check) !== looked) {
       addLauncherItem();
     }
   };
+  status.changed.connect((_, check) => remember(check));
 
   const addLauncherItem = (): void => {
     if (!launcher) {
@@ -84,7 +88,7 @@ function activate(
       rank: LAUNCHER_RANK,
       args: { isLauncher: true },
       kernelIconUrl: iconDataUrl(
-        tileLooksWell(lastCheck) ? marimoIcon : marimoUnavailableIcon
+        tileState(lastCheck) === 'well' ? marimoIcon : marimoUnavailableIcon
       )
     });
   };
@@ -92,13 +96,8 @@ function activate(
   const openTab = (): MainAreaWidget<MarimoPanel> => {
     let widget = tracker.find(() => true);
     if (!widget || widget.isDisposed) {
+      // Its checks, and the end of each start, go through the shared status.
       widget = createMarimoTab({ url });
-      widget.content.statusChecked.connect((_, check) => remember(check));
-      // The check before a start may still say "failed"; once marimo's page
-      // shows, the tile learns that marimo runs again.
-      widget.content.frameShown.connect(() => {
-        void fetchStatus().then(remember);
-      });
       void tracker.add(widget);
     } else if (showsFailure(widget.content)) {
       // Opening marimo again (the tile, "Open marimo to retry") is how the
@@ -113,7 +112,9 @@ function activate(
   };
 
   commands.addCommand(CommandIDs.open, {
-    label: args => ((args as IOpenArgs).isPalette ? 'Open marimo' : 'marimo'),
+    // On the tile, the label is what shows (and its tooltip: JupyterLab
+    // shows no caption on the Notebook section's cards).
+    label: args => tileLabel(args as IOpenArgs, lastCheck),
     caption: () => {
       if (lastCheck && lastCheck.kind !== 'ok') {
         return `${CAPTION}. ${lastCheck.title}.`;
@@ -124,7 +125,7 @@ function activate(
         : CAPTION;
     },
     icon: args =>
-      (args as IOpenArgs).isPalette || tileLooksWell(lastCheck)
+      (args as IOpenArgs).isPalette || tileState(lastCheck) === 'well'
         ? marimoIcon
         : marimoUnavailableIcon,
     execute: args => {
@@ -175,8 +176,41 @@ function activate(
       });
   }
 
-  // One request at startup, for the tile; each opened tab makes its own.
-  void fetchStatus().then(remember);
+  // One request at startup, for the tile; the tabs and the sidebar ask
+  // through the same shared status.
+  void status.check();
+}
+
+/** What the tile shows: marimo, a failed start, or a broken server part. */
+export type TileState = 'well' | 'failed' | 'unavailable';
+
+export function tileState(check: IStatusCheck | null): TileState {
+  if (!isAvailable(check)) {
+    return 'unavailable';
+  }
+  return failedStart(check) === null ? 'well' : 'failed';
+}
+
+/**
+ * The command's label: "Open marimo" in the palette; on the tile "marimo",
+ * or what is wrong (the icon has a warning badge then, and clicking the
+ * tile opens the tab that says why, with a retry).
+ */
+export function tileLabel(args: IOpenArgs, check: IStatusCheck | null): string {
+  if (args.isPalette) {
+    return 'Open marimo';
+  }
+  if (!args.isLauncher) {
+    return 'marimo';
+  }
+  switch (tileState(check)) {
+    case 'failed':
+      return 'marimo (failed to start)';
+    case 'unavailable':
+      return 'marimo (unavailable)';
+    default:
+      return 'marimo';
+  }
 }
 
 /**
@@ -202,11 +236,6 @@ export function failedStart(check: IStatusCheck | null): string | null {
     return null;
   }
   return marimo.error || 'see the tab for the reason.';
-}
-
-/** The tile shows the plain icon unless the server part is broken or marimo failed to start. */
-function tileLooksWell(check: IStatusCheck | null): boolean {
-  return isAvailable(check) && failedStart(check) === null;
 }
 
 export { notebooksPlugin, packagesPlugin };

@@ -17,7 +17,7 @@ import {
   importantLines,
   settingFor
 } from './notebooks/frame';
-import { fetchStatus } from './status';
+import { marimoStatus } from './statusStore';
 import { IStatusCheck, MARIMO_WIDGET_ID } from './tokens';
 
 /** How often the panel looks whether marimo's page has arrived (ms). */
@@ -101,7 +101,13 @@ export class MarimoPanel extends Panel {
     this._onFrame = options.onFrame ?? null;
     this._locateFailedTitle =
       options.locateFailedTitle ?? 'marimo cannot open this file';
-    this._checkStatus = options.checkStatus ?? (() => fetchStatus());
+    this._checkStatus = options.checkStatus ?? (() => marimoStatus.check());
+    // A start that ended (marimo's page, the launcher's failure page, marimo
+    // gone under the frame) changes marimo's state after the check above:
+    // the shared status asks again so that the tile and the sidebar follow.
+    this._startEnded =
+      options.startEnded ??
+      (options.checkStatus ? () => undefined : () => void marimoStatus.check());
     this._ready = this.refresh();
   }
 
@@ -237,6 +243,7 @@ export class MarimoPanel extends Panel {
       () => void this.refresh()
     );
     this.insertWidget(0, notice);
+    this._startEnded();
   }
 
   private _render(check: IStatusCheck): void {
@@ -324,6 +331,7 @@ export class MarimoPanel extends Panel {
           () => void this.refresh()
         )
       ]);
+      this._startEnded();
       return;
     }
     starting.dispose();
@@ -333,6 +341,7 @@ export class MarimoPanel extends Panel {
         hooks.ready?.(iframe, this);
       }
       this._frameShown.emit(iframe);
+      this._startEnded();
     }
   }
 
@@ -358,6 +367,7 @@ export class MarimoPanel extends Panel {
   private _onFrame: ((iframe: HTMLIFrameElement) => void) | null;
   private _locateFailedTitle: string;
   private _checkStatus: () => Promise<IStatusCheck>;
+  private _startEnded: () => void;
   private _ready: Promise<IStatusCheck>;
   private _lastCheck: IStatusCheck | null = null;
   private _state: PanelState = 'checking';
@@ -383,8 +393,17 @@ export namespace MarimoPanel {
     onFrame?: (iframe: HTMLIFrameElement) => void;
     /** Headline when `locate` fails. */
     locateFailedTitle?: string;
-    /** Status check to run; defaults to a request to the server. */
+    /**
+     * Status check to run; defaults to a request through the shared status
+     * (`marimoStatus`), which tells the tile and the sidebar.
+     */
     checkStatus?: () => Promise<IStatusCheck>;
+    /**
+     * Called when a start ended: marimo's page showed, the launcher's
+     * failure page showed, or marimo went away under the frame. Defaults
+     * to asking the shared status again (none with a custom `checkStatus`).
+     */
+    startEnded?: () => void;
   }
 }
 

@@ -541,7 +541,7 @@ describe('PackagesModel', () => {
       expect(outcome.ok).toBe(false);
       expect(outcome.message).toBe(
         'marimo failed to start: No such option: --bogus. Fix the cause, ' +
-          'then open marimo again to retry.'
+          'then restart or open marimo to retry.'
       );
       expect(outcome.logTail).toBe('Usage: marimo edit ...');
       expect(model.restarting).toBe(false);

@@ -3,6 +3,7 @@ import { Widget } from '@lumino/widgets';
 
 import { createMarimoTab, MarimoPanel, SANDBOX } from '../panel';
 import { MISSING_MESSAGE } from '../status';
+import { marimoStatus } from '../statusStore';
 import { IStatusCheck, MARIMO_WIDGET_ID } from '../tokens';
 import { marimoTabUrl } from '../urls';
 import { apiError } from './fakeServer';
@@ -207,6 +208,55 @@ describe('MarimoPanel', () => {
     panel.statusChecked.connect((_, check) => seen.push(check.kind));
     await panel.ready;
     expect(seen).toEqual(['missing']);
+  });
+
+  it('checks through the shared status, which the tile and the sidebar follow', async () => {
+    const failed = healthyStatus();
+    failed.marimo = { ...failed.marimo, state: 'failed', running: false };
+    fetchMock.mockResolvedValue(jsonResponse(200, failed));
+    const seen: string[] = [];
+    const listen = (_: unknown, check: IStatusCheck) =>
+      seen.push(check.status!.marimo.state);
+    marimoStatus.changed.connect(listen);
+    try {
+      const p = open();
+      const check = await p.ready;
+      expect(marimoStatus.latest).toBe(check);
+      expect(seen).toEqual(['failed']);
+    } finally {
+      marimoStatus.changed.disconnect(listen);
+    }
+  });
+
+  it('says when a start ended under the frame (marimo gone, failed to start again)', async () => {
+    fetchMock.mockResolvedValue(jsonResponse(200, healthyStatus()));
+    const ended: string[] = [];
+    panel = new MarimoPanel({
+      url,
+      checkStatus: async () => ({
+        kind: 'ok',
+        title: 'marimo is available',
+        message: '',
+        detail: null,
+        warnings: [],
+        httpStatus: 200,
+        status: healthyStatus()
+      }),
+      startEnded: () => ended.push('ended')
+    });
+    Widget.attach(panel, document.body);
+    await panel.ready;
+    panel.reconnect('failed', 'marimo exited with code 1 while starting.');
+    expect(
+      panel.node.querySelector('.jp-MarimoProxy-notice')!.textContent
+    ).toContain(
+      'marimo stopped and could not start again: marimo exited with code 1 while starting.'
+    );
+    // The shared status asks again, so that the tile and the sidebar follow.
+    expect(ended).toEqual(['ended']);
+    // One notice, one ask: the same news twice changes nothing.
+    panel.reconnect('failed', 'marimo exited with code 1 while starting.');
+    expect(ended).toEqual(['ended']);
   });
 });
 

@@ -4,6 +4,7 @@ import { Widget } from '@lumino/widgets';
 
 import plugins, { plugin } from '../index';
 import { MarimoPanel } from '../panel';
+import { marimoStatus } from '../statusStore';
 import { CommandIDs, MARIMO_WIDGET_ID, PLUGIN_ID } from '../tokens';
 import { healthyStatus, jsonResponse } from './fixtures';
 
@@ -163,6 +164,54 @@ describe(PLUGIN_ID, () => {
     expect(app.commands.caption(CommandIDs.open, {})).toContain(
       'marimo could not start: marimo exited with code 2 while starting. Open it to retry.'
     );
+    // JupyterLab shows no caption on the Notebook section's cards: the
+    // label (also their tooltip) says it.
+    expect(app.commands.label(CommandIDs.open, items[1].options.args)).toBe(
+      'marimo (failed to start)'
+    );
+    expect(app.commands.label(CommandIDs.open, { isPalette: true })).toBe(
+      'Open marimo'
+    );
+  });
+
+  it('follows the shared status: a failure seen elsewhere shows on the tile, and leaves it', async () => {
+    const failed = healthyStatus();
+    failed.marimo = {
+      ...failed.marimo,
+      running: false,
+      state: 'failed',
+      port: null,
+      error: 'marimo exited with code 1 while starting.'
+    };
+    let current = healthyStatus();
+    fetchMock.mockImplementation(async () => jsonResponse(200, current));
+    const { app } = fakeApp();
+    const { launcher, items } = fakeLauncher();
+    plugin.activate(app, ...([launcher, null, null, null] as any[]));
+    await settle();
+    expect(items).toHaveLength(1);
+    const healthyIcon = items[0].options.kernelIconUrl;
+
+    // A tab (or the sidebar, or a restart) asks the shared status and
+    // finds the start failed: the tile changes, without a request of its own.
+    current = failed;
+    await marimoStatus.check();
+    expect(items).toHaveLength(2);
+    expect(items[0].dispose).toHaveBeenCalled();
+    expect(items[1].options.kernelIconUrl).not.toBe(healthyIcon);
+    expect(app.commands.label(CommandIDs.open, items[1].options.args)).toBe(
+      'marimo (failed to start)'
+    );
+
+    // marimo runs again: the plain tile is back.
+    current = healthyStatus();
+    await marimoStatus.check();
+    expect(items).toHaveLength(3);
+    expect(items[1].dispose).toHaveBeenCalled();
+    expect(items[2].options.kernelIconUrl).toBe(healthyIcon);
+    expect(app.commands.label(CommandIDs.open, items[2].options.args)).toBe(
+      'marimo'
+    );
   });
 
   it('keeps the tile when the server extension is missing and explains in the tab', async () => {
@@ -180,7 +229,7 @@ describe(PLUGIN_ID, () => {
       items[0].options.kernelIconUrl
     );
     expect(app.commands.label(CommandIDs.open, items[1].options.args)).toBe(
-      'marimo'
+      'marimo (unavailable)'
     );
     expect(app.commands.caption(CommandIDs.open, {})).toContain('not enabled');
 

@@ -3,6 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { IJob, PackagesAPI } from '../packages/api';
 import { PackagesModel } from '../packages/model';
 import { IConfirmation, PackagesSidebar } from '../packages/sidebar';
+import { StatusStore } from '../statusStore';
 import {
   deferred,
   fails,
@@ -34,14 +35,16 @@ describe('PackagesSidebar', () => {
   /** Attach a sidebar on `server` and wait for its first refresh. */
   async function open(
     server: FakeServer,
-    openMarimo?: () => void
+    openMarimo?: () => void,
+    status?: StatusStore
   ): Promise<PackagesSidebar> {
     const model = new PackagesModel({
       api: new PackagesAPI(server.request, (endpoint, init) =>
         server.request(`marimo/${endpoint}`, init)
       ),
       retryDelay: 0,
-      idleDelay: 0
+      idleDelay: 0,
+      status
     });
     sidebar = new PackagesSidebar({
       model,
@@ -354,19 +357,27 @@ describe('PackagesSidebar', () => {
   });
 
   it('restarts marimo and shows a failure with the log tail', async () => {
-    const server = healthyServer().on(
-      'POST',
-      'restart',
-      fails(500, {
-        version: '0.25.2',
-        running: false,
-        state: 'failed',
-        port: null,
-        url: '/marimo/',
-        error: 'marimo exited with code 1',
-        log_tail: 'ImportError: broken'
+    const marimoFailed = {
+      version: '0.25.2',
+      running: false,
+      state: 'failed' as const,
+      port: null,
+      url: '/marimo/',
+      error: 'marimo exited with code 1',
+      log_tail: 'ImportError: broken'
+    };
+    let restarted = false;
+    const server = healthyServer()
+      .on('POST', 'restart', call => {
+        restarted = true;
+        return fails(500, marimoFailed)(call);
       })
-    );
+      // After the failed restart the status says so too, as the server's does.
+      .on('GET', 'status', () =>
+        restarted
+          ? { ...healthyStatus(), marimo: marimoFailed }
+          : healthyStatus()
+      );
     server.on('POST', 'marimo/api/home/running_notebooks', () => ({
       files: [{ path: 'a.py' }, { path: 'b.py' }]
     }));
@@ -383,8 +394,10 @@ describe('PackagesSidebar', () => {
 
     const status = q('.jp-MarimoPackages-restartStatus');
     await until(() => status.dataset.state === 'failed', 'the outcome');
+    // The status after the restart says marimo failed to start, with why.
     expect(status.textContent).toBe(
-      'marimo did not come back after the restart: marimo exited with code 1.'
+      'marimo failed to start: marimo exited with code 1. Fix the cause, ' +
+        'then restart or open marimo to retry.'
     );
     expect(q('.jp-MarimoPackages-restartLog').textContent).toBe(
       'ImportError: broken'
@@ -417,21 +430,99 @@ describe('PackagesSidebar', () => {
     const status = q('.jp-MarimoPackages-restartStatus');
     expect(status.textContent).toBe(
       'marimo failed to start: marimo edit: no such option: --bogus. Fix ' +
-        'the cause, then open marimo again to retry.'
+        'the cause, then restart or open marimo to retry.'
     );
     expect(status.dataset.state).toBe('failed');
     expect(q('.jp-MarimoPackages-restartLog').textContent).toBe(
       'Error: No such option: --bogus'
     );
-    // Restart cannot help (the launcher would refuse): it is off, and the
-    // way out is opening marimo, which retries.
+    // Restart tries again (the launcher starts marimo anew); opening marimo
+    // retries too.
     const restart = q<HTMLButtonElement>('.jp-MarimoPackages-restart');
-    expect(restart.disabled).toBe(true);
+    expect(restart.disabled).toBe(false);
+    expect(restart.title).toBe('Restart marimo: try to start it again');
     const retry = q<HTMLButtonElement>('.jp-MarimoPackages-openMarimo');
     expect(retry.hidden).toBe(false);
     expect(retry.textContent).toBe('Open marimo to retry');
     retry.click();
     expect(opened).toEqual(['marimo']);
+  });
+
+  it('follows the shared status: a failed start shows and leaves without Refresh', async () => {
+    const failedStatus = healthyStatus();
+    failedStatus.marimo = {
+      ...failedStatus.marimo,
+      running: false,
+      state: 'failed',
+      port: null,
+      error: 'marimo exited with code 1 while starting.',
+      log_tail: 'ImportError: uvicorn is unusable'
+    };
+    let current = healthyStatus();
+    const server = healthyServer()
+      .on('GET', 'status', () => current)
+      // "Restart marimo" with the fault still there: marimo's reason.
+      .on('POST', 'restart', fails(500, failedStatus.marimo));
+    const store = new StatusStore(() =>
+      new PackagesAPI(server.request).status()
+    );
+    await open(server, () => undefined, store);
+    const status = q('.jp-MarimoPackages-restartStatus');
+    const openButton = q<HTMLButtonElement>('.jp-MarimoPackages-openMarimo');
+    expect(status.dataset.state).toBe('');
+
+    // A tab saw the failed start and asked the shared status: the sidebar
+    // shows it at once.
+    current = failedStatus;
+    await store.check();
+    expect(status.textContent).toBe(
+      'marimo failed to start: marimo exited with code 1 while starting. ' +
+        'Fix the cause, then restart or open marimo to retry.'
+    );
+    expect(openButton.hidden).toBe(false);
+
+    // A restart that fails again ends in the reason, and may be tried again.
+    const outcome = await sidebar!.model.restart();
+    expect(outcome.ok).toBe(false);
+    await until(() => !sidebar!.model.restarting, 'the restart');
+    expect(status.dataset.state).toBe('failed');
+    expect(q<HTMLButtonElement>('.jp-MarimoPackages-restart').disabled).toBe(
+      false
+    );
+
+    // The cause is gone and marimo runs again (opened from a tab): the
+    // failure (the start's and the restart's) leaves the sidebar.
+    current = healthyStatus();
+    await store.check();
+    expect(sidebar!.model.lastRestart).toBeNull();
+    expect(status.dataset.state).toBe('');
+    expect(status.textContent).toBe('');
+    expect(openButton.hidden).toBe(true);
+    expect(q('.jp-MarimoPackages-restartLogDetails').hidden).toBe(true);
+  });
+
+  it('drops a failed restart once its own Refresh finds marimo running', async () => {
+    let current: any = healthyStatus();
+    const server = healthyServer()
+      .on('GET', 'status', () => current)
+      .on('POST', 'restart', fails(409, { message: 'marimo is not running' }));
+    await open(server);
+    current = healthyStatus();
+    current.marimo = {
+      ...current.marimo,
+      running: false,
+      state: 'failed',
+      error: 'marimo exited with code 1 while starting.'
+    };
+    const outcome = await sidebar!.model.restart();
+    expect(outcome.message).toMatch(/^marimo failed to start: marimo exited/);
+    const status = q('.jp-MarimoPackages-restartStatus');
+    expect(status.dataset.state).toBe('failed');
+
+    current = healthyStatus();
+    q<HTMLButtonElement>('.jp-MarimoPackages-refresh').click();
+    await until(() => status.dataset.state !== 'failed', 'the failure to go');
+    expect(status.textContent).toBe('');
   });
 
   it('folds dependencies under what the user asked for and marks marimo installs', async () => {

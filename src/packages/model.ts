@@ -16,6 +16,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorMessage, httpStatus } from '../errors';
 import { APIError } from '../request';
+import { StatusStore } from '../statusStore';
 import { IMarimoStatus, IServerStatus, IStatusCheck } from '../tokens';
 import { IJob, IPackage, isFinished, PackagesAPI } from './api';
 import { jobNoun } from './jobs';
@@ -59,8 +60,8 @@ export const NOT_RUNNING =
 export function failedStartMessage(marimo: IMarimoStatus): string {
   const reason = (marimo.error || 'it gave no reason').replace(/\.$/, '');
   return (
-    `marimo failed to start: ${reason}. Fix the cause, then open marimo ` +
-    'again to retry.'
+    `marimo failed to start: ${reason}. Fix the cause, then restart or ` +
+    'open marimo to retry.'
   );
 }
 
@@ -130,6 +131,9 @@ export class PackagesModel implements IDisposable {
     this._retryDelay = options.retryDelay ?? 2000;
     this._maxFailures = options.maxFailures ?? 5;
     this._idleDelay = options.idleDelay ?? 1000;
+    this._statusStore = options.status ?? null;
+    // What a tab or the tile learnt about marimo shows here too.
+    this._statusStore?.changed.connect(this._onSharedStatus, this);
   }
 
   /** Emitted with the part of the state that changed. */
@@ -457,6 +461,7 @@ export class PackagesModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this._statusStore?.changed.disconnect(this._onSharedStatus, this);
     Signal.clearData(this);
   }
 
@@ -464,7 +469,7 @@ export class PackagesModel implements IDisposable {
     this._loading = true;
     this._changed.emit('status');
     try {
-      this._check = await this._api.status();
+      this._take(await this._askStatus());
       if (this._isDisposed) {
         return;
       }
@@ -542,11 +547,48 @@ export class PackagesModel implements IDisposable {
   }
 
   private async _refreshStatus(): Promise<void> {
-    const check = await this._api.status();
+    const check = await this._askStatus();
     if (!this._isDisposed) {
-      this._check = check;
+      this._take(check);
       this._changed.emit('status');
     }
+  }
+
+  /** Ask for the status, through the shared one when there is one. */
+  private _askStatus(): Promise<IStatusCheck> {
+    return this._statusStore ? this._statusStore.check() : this._api.status();
+  }
+
+  /**
+   * A new status becomes the model's. A failed restart is over once marimo
+   * runs again (restarted, or opened after the cause was fixed): it must not
+   * go on showing next to a running marimo.
+   */
+  private _take(check: IStatusCheck): void {
+    if (this._statusStore && this._statusStore.latest !== check) {
+      // An answer overtaken by a later one: the later one is the state.
+      check = this._statusStore.latest ?? check;
+    }
+    this._check = check;
+    const marimo = check.status?.marimo;
+    if (
+      this._lastRestart &&
+      !this._lastRestart.ok &&
+      !this._restarting &&
+      marimo?.state === 'running' &&
+      marimo.running
+    ) {
+      this._lastRestart = null;
+      this._changed.emit('restart');
+    }
+  }
+
+  private _onSharedStatus(_: StatusStore, check: IStatusCheck): void {
+    if (this._isDisposed || check === this._check) {
+      return;
+    }
+    this._take(check);
+    this._changed.emit('status');
   }
 
   /** Take in a job started by an action of ours and follow it. */
@@ -769,6 +811,7 @@ export class PackagesModel implements IDisposable {
   private _jobFinished = new Signal<this, IJob>(this);
   private _actionFailed = new Signal<this, IActionFailure>(this);
   private _restartFinished = new Signal<this, IRestartOutcome>(this);
+  private _statusStore: StatusStore | null;
 }
 
 export namespace PackagesModel {
@@ -783,6 +826,12 @@ export namespace PackagesModel {
     maxFailures?: number;
     /** Milliseconds to wait after a poll that brought no news. */
     idleDelay?: number;
+    /**
+     * The status shared with the tile and the tabs: the model asks through
+     * it and follows what the others learn. Without it, the model asks
+     * `api.status()` and knows only its own answers.
+     */
+    status?: StatusStore;
   }
 }
 

@@ -13,6 +13,7 @@ import { Token } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
 import { packageInstallIcon } from '../icons';
+import { marimoStatus } from '../statusStore';
 import { MarimoPanel } from '../panel';
 import { CommandIDs, PACKAGES_WIDGET_ID } from '../tokens';
 import { PackagesModel } from './model';
@@ -56,7 +57,8 @@ function activate(
   restorer: ILayoutRestorer | null
 ): PackagesModel {
   const { commands, shell } = app;
-  const model = new PackagesModel();
+  // The status it shows is the one the tile and the tabs follow.
+  const model = new PackagesModel({ status: marimoStatus });
   const sidebar = new PackagesSidebar({
     model,
     openMarimo: () => void commands.execute(CommandIDs.open, { target: 'tab' })

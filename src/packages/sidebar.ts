@@ -699,16 +699,21 @@ export class PackagesSidebar extends Widget {
     const { restarting, lastRestart } = this.model;
     const marimo = this.model.status?.marimo ?? null;
     const running = !!marimo && (marimo.running || marimo.state === 'starting');
+    const failed = marimo?.state === 'failed';
+    // After a failed start, a restart is the way to try again.
+    const canRestart = running || failed || !marimo;
     this._restartButton.disabled =
-      restarting || !this.model.available || (!!marimo && !running);
+      restarting || !this.model.available || !canRestart;
     setTool(
       this._restartButton,
       restarting ? 'Restarting marimo…' : 'Restart marimo',
       restarting
         ? 'Restarting marimo…'
-        : running || !marimo
-          ? 'Restart marimo: ends its running notebooks; its tabs reconnect'
-          : 'marimo is not running: open it from the Launcher'
+        : failed
+          ? 'Restart marimo: try to start it again'
+          : canRestart
+            ? 'Restart marimo: ends its running notebooks; its tabs reconnect'
+            : 'marimo is not running: open it from the Launcher'
     );
     this._restartButton.classList.toggle('jp-mod-running', restarting);
 
@@ -723,7 +728,8 @@ export class PackagesSidebar extends Widget {
       text = failedStartMessage(marimo);
       state = 'failed';
       tail = marimo.log_tail;
-    } else if (lastRestart && !lastRestart.ok) {
+    } else if (lastRestart && !lastRestart.ok && !running) {
+      // (A failed restart is over once marimo runs again.)
       text = lastRestart.message;
       state = 'failed';
       tail = lastRestart.logTail;
