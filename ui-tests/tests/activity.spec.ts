@@ -10,7 +10,8 @@
  *    `_track_activity = False`; checked here, together with a request that
  *    does count, so the measure is shown to be sensitive);
  * 2. visible and idle, a marimo notebook adds no steps to JupyterLab's own
- *    polling (JupyterLab alone visible is measured in the same run);
+ *    polling: every step is one of JupyterLab's requests (JupyterLab alone
+ *    visible is measured in the same run, for the record);
  * 3. with JupyterLab's browser tab hidden (the user switched to another tab)
  *    an open, idle marimo notebook does not move it at all;
  * 4. a running cell does, and goes on doing so while it runs (the launcher
@@ -338,7 +339,7 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
 
   let labAloneSteps = -1;
 
-  test('visible and idle, a marimo notebook moves last_activity no more than JupyterLab alone', async ({}, testInfo) => {
+  test('visible and idle, a marimo notebook adds no step to JupyterLab's own polling', async ({}, testInfo) => {
     test.setTimeout(240_000);
     // JupyterLab alone (the Launcher), visible.
     await showLab();
@@ -402,12 +403,11 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
       'marimo notebook visible and idle: steps no JupyterLab request explains',
       notLab.length
     );
-    // JupyterLab's polls are not in step with the window: a 10 s poll falls into a 30 s
-    // window 3 or 4 times, and one round of polls sent together may straddle a sample
-    // boundary and count as two steps. One step of slack covers that phase; the marimo
-    // tab's own polls (instances every 2.5 s, marimo's api/usage every 10 s), were they
-    // counted, would add 10 or more.
-    expect(marimoSteps).toBeLessThanOrEqual(labAloneSteps + 1);
+    // JupyterLab's own polling moves last_activity too, and how often varies from one
+    // 30 s window to the next (6 to 11 steps were seen, with marimo open or not), so
+    // comparing counts (recorded above) is not a fair test. What is asserted: marimo adds
+    // no step of its own, each step is one of JupyterLab's requests. The marimo tab's
+    // polls (instances every 2.5 s, marimo's api/usage every 10 s) would show up here.
     expect(
       notLab,
       "steps of last_activity that are not JupyterLab's own requests"
