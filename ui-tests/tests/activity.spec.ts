@@ -339,7 +339,7 @@ test.describe.serial('Idle culling in Chromium (issue 11)', () => {
 
   let labAloneSteps = -1;
 
-  test('visible and idle, a marimo notebook adds no step to JupyterLab's own polling', async ({}, testInfo) => {
+  test('visible and idle, a marimo notebook adds no step to JupyterLab polling', async ({}, testInfo) => {
     test.setTimeout(240_000);
     // JupyterLab alone (the Launcher), visible.
     await showLab();
