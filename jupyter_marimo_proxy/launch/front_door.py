@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .activity import ActivityMeter
 from .query_in_path import restore_query
-from .relay import relay
+from .relay import pipe, relay
 from .tunnel import Tunnels, is_tunnel_request
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -85,21 +85,6 @@ async def read_head(reader: asyncio.StreamReader) -> bytes | None:
             return None
         data += chunk
     return data
-
-
-async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await reader.read(COPY_CHUNK):
-            writer.write(chunk)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        try:
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (OSError, RuntimeError):
-            pass
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -185,7 +170,7 @@ class FrontDoor:
                 return
             up_writer.write(with_bearer(head, route.secret))
             await up_writer.drain()
-            await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         finally:
             await _close(up_writer)
 

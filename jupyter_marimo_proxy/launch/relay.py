@@ -91,7 +91,8 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + key + _unmask(payload, key)
 
 
-async def _copy(reader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes one way until the reader ends, then pass the end on (half-close)."""
     try:
         while chunk := await reader.read(COPY_CHUNK):
             writer.write(chunk)
@@ -124,7 +125,7 @@ async def relay(
     if not is_websocket(head):
         up_writer.write(head)
         await up_writer.drain()
-        await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         return
     request, _, early = without_extensions(head).partition(b"\r\n\r\n")
     up_writer.write(request + b"\r\n\r\n")
@@ -135,7 +136,7 @@ async def relay(
     if answer.split(b" ", 2)[1:2] != [b"101"]:
         if early:
             up_writer.write(early)
-        await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         return
     await _relay_frames(PrefixedReader(early, reader), writer, up_reader, up_writer, meter)
 

@@ -22,7 +22,6 @@
  * see the world as it was.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -37,7 +36,8 @@ import {
   openFromLauncher,
   recordConsole,
   snapshot,
-  TILE_LABEL
+  TILE_LABEL,
+  toast
 } from './marimo-helpers';
 
 const SIDEBAR_ID = 'jupyter-marimo-proxy-packages';
@@ -49,10 +49,6 @@ const FAULT = 'uvicorn is unusable: a broken copy shadows the real one';
 test.use({ autoGoto: true });
 
 recordConsole(test);
-
-function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
-  return page.locator('.Toastify__toast').filter({ hasText: text });
-}
 
 async function runCommand(page: IJupyterLabPageFixture, id: string): Promise<void> {
   // Not awaited: the command waits for the dialog it opens.

@@ -17,9 +17,15 @@
  * repeats and other specs see the world as it was.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { Locator } from '@playwright/test';
 
-import { recordConsole, snapshot } from './marimo-helpers';
+import {
+  contextMenu,
+  fileItem,
+  recordConsole,
+  snapshot,
+  tab,
+  toast
+} from './marimo-helpers';
 
 const KERNEL_LABEL = 'Python (marimo venv)';
 const API = 'jupyter-marimo-proxy';
@@ -27,40 +33,6 @@ const API = 'jupyter-marimo-proxy';
 test.use({ autoGoto: true });
 
 recordConsole(test);
-
-/** A row of the file browser, by its exact name. */
-function fileItem(page: IJupyterLabPageFixture, name: string): Locator {
-  return page.locator('.jp-DirListing-item').filter({
-    has: page.locator('.jp-DirListing-itemText', {
-      hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`)
-    })
-  });
-}
-
-async function contextMenu(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  label: string
-): Promise<void> {
-  await target.click({ button: 'right' });
-  const item = page.locator('.lm-Menu-item').filter({
-    has: page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${label}$`) })
-  });
-  await expect(item).toHaveCount(1);
-  await item.click();
-}
-
-function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
-  return page.locator('.Toastify__toast').filter({ hasText: text });
-}
-
-/** A main-area tab, by its title. */
-function tab(page: IJupyterLabPageFixture, title: string): Locator {
-  return page
-    .getByRole('main')
-    .locator('.lm-TabBar-tab')
-    .filter({ has: page.locator('.lm-TabBar-tabLabel', { hasText: new RegExp(`^${title}$`) }) });
-}
 
 /** Text of a file in the Jupyter root, through the contents API. */
 async function readFile(page: IJupyterLabPageFixture, file: string): Promise<string> {

@@ -28,12 +28,14 @@ import {
   baseUrl,
   cardsLabelled,
   expectMarimoLoaded,
+  fileItem,
   launcher,
   MARIMO_LOAD_TIMEOUT,
   marimoFrame,
   openFromLauncher,
   recordConsole,
-  snapshot
+  snapshot,
+  tab
 } from './marimo-helpers';
 
 const NEW_TILE = 'marimo notebook';
@@ -49,22 +51,6 @@ function forbidPopups(page: IJupyterLabPageFixture): () => string[] {
   page.context().on('page', (popup: Page) => opened.push(popup.url()));
   page.on('popup', (popup: Page) => opened.push(popup.url()));
   return () => opened;
-}
-
-function tab(page: IJupyterLabPageFixture, title: string | RegExp): Locator {
-  const name = typeof title === 'string' ? new RegExp(`^${title.replace(/[.()]/g, '\\$&')}$`) : title;
-  return page
-    .getByRole('main')
-    .locator('.lm-TabBar-tab')
-    .filter({ has: page.locator('.lm-TabBar-tabLabel', { hasText: name }) });
-}
-
-function fileItem(page: IJupyterLabPageFixture, name: string): Locator {
-  return page.locator('.jp-DirListing-item').filter({
-    has: page.locator('.jp-DirListing-itemText', {
-      hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`)
-    })
-  });
 }
 
 function visiblePanel(page: IJupyterLabPageFixture, kind: 'notebook' | 'app'): Locator {

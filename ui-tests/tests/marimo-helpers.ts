@@ -212,3 +212,40 @@ export async function openFromLauncher(page: IJupyterLabPageFixture): Promise<vo
   await tile.click();
   await expect(marimoTab(page)).toHaveCount(1, { timeout: 30_000 });
 }
+
+/** A row of the file browser, by its exact name. */
+export function fileItem(page: IJupyterLabPageFixture, name: string): Locator {
+  return page.locator('.jp-DirListing-item').filter({
+    has: page.locator('.jp-DirListing-itemText', {
+      hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`)
+    })
+  });
+}
+
+/** Right-click a target (a file browser row) and pick a context menu entry. */
+export async function contextMenu(
+  page: IJupyterLabPageFixture,
+  target: Locator,
+  label: string
+): Promise<void> {
+  await target.click({ button: 'right' });
+  const item = page.locator('.lm-Menu-item').filter({
+    has: page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${label}$`) })
+  });
+  await expect(item).toHaveCount(1);
+  await item.click();
+}
+
+/** A JupyterLab notification (toast) whose text matches. */
+export function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
+  return page.locator('.Toastify__toast').filter({ hasText: text });
+}
+
+/** A main-area tab, by its exact title (or a pattern). */
+export function tab(page: IJupyterLabPageFixture, title: string | RegExp): Locator {
+  const name = typeof title === 'string' ? new RegExp(`^${title.replace(/[.()]/g, '\\$&')}$`) : title;
+  return page
+    .getByRole('main')
+    .locator('.lm-TabBar-tab')
+    .filter({ has: page.locator('.lm-TabBar-tabLabel', { hasText: name }) });
+}

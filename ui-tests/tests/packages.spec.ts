@@ -38,12 +38,13 @@ import {
   baseUrl,
   expectMarimoLoaded,
   expectMarimoTab,
+  MARIMO_LOAD_TIMEOUT,
   marimoFrame,
   marimoIframe,
-  MARIMO_LOAD_TIMEOUT,
   openFromLauncher,
   recordConsole,
-  snapshot
+  snapshot,
+  toast
 } from './marimo-helpers';
 
 const SIDEBAR_ID = 'jupyter-marimo-proxy-packages';
@@ -76,11 +77,6 @@ async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
   await expect(panel).toBeVisible();
   await expect(panel.locator('[data-fact="path"]')).toContainText('venv');
   return panel;
-}
-
-/** A JupyterLab notification (toast) whose text matches. */
-function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
-  return page.locator('.Toastify__toast').filter({ hasText: text });
 }
 
 function userRow(panel: Locator, name: string): Locator {

@@ -37,10 +37,14 @@ import type { FrameLocator, Locator } from '@playwright/test';
 import {
   baseUrl,
   cardsLabelled,
+  contextMenu,
+  fileItem,
   launcher,
   MARIMO_LOAD_TIMEOUT,
   recordConsole,
-  snapshot
+  snapshot,
+  tab,
+  toast
 } from './marimo-helpers';
 
 const KERNEL_LABEL = 'Python (marimo venv)';
@@ -57,41 +61,6 @@ recordConsole(test);
 async function openRoot(page: IJupyterLabPageFixture): Promise<void> {
   await page.filebrowser.openHomeDirectory();
   await expect(fileItem(page, 'analysis.ipynb')).toHaveCount(1);
-}
-
-/** A row of the file browser, by its exact name. */
-function fileItem(page: IJupyterLabPageFixture, name: string): Locator {
-  return page.locator('.jp-DirListing-item').filter({
-    has: page.locator('.jp-DirListing-itemText', {
-      hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`)
-    })
-  });
-}
-
-/** Right-click a file browser row and pick a context menu entry. */
-async function contextMenu(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  label: string
-): Promise<void> {
-  await target.click({ button: 'right' });
-  const item = page.locator('.lm-Menu-item').filter({
-    has: page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${label}$`) })
-  });
-  await expect(item).toHaveCount(1);
-  await item.click();
-}
-
-function toast(page: IJupyterLabPageFixture, text: string | RegExp): Locator {
-  return page.locator('.Toastify__toast').filter({ hasText: text });
-}
-
-/** The current main-area tab, by its title. */
-function tab(page: IJupyterLabPageFixture, title: string): Locator {
-  return page
-    .getByRole('main')
-    .locator('.lm-TabBar-tab')
-    .filter({ has: page.locator('.lm-TabBar-tabLabel', { hasText: new RegExp(`^${title}$`) }) });
 }
 
 /** The visible marimo notebook or app tab's panel. */

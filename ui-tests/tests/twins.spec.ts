@@ -2,18 +2,11 @@
  * Twin notebooks (#14) in the browser: the file browser marks both files of
  * the demo's pair, and "Compare twin outputs" opens the report in a tab.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { Locator } from '@playwright/test';
+import { expect, test } from '@jupyterlab/galata';
+
+import { fileItem } from './marimo-helpers';
 
 test.use({ autoGoto: true });
-
-function fileItem(page: IJupyterLabPageFixture, name: string): Locator {
-  return page.locator('.jp-DirListing-item').filter({
-    has: page.locator('.jp-DirListing-itemText', {
-      hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`)
-    })
-  });
-}
 
 test('the demo twins carry a badge and compare equal', async ({ page }) => {
   test.setTimeout(180_000);
