@@ -269,7 +269,13 @@ test.describe('Install package', () => {
         'data-jp-theme-name',
         theme
       );
-      await page.locator('#jp-left-stack').screenshot({ path: `../docs/screenshots/${file}` });
+      // The README's screenshots are refreshed on request only, so that a test
+      // run leaves the working tree as it found it (the state dir's random
+      // name in the panel changes every run).
+      const path = process.env.UPDATE_DOCS_SCREENSHOTS
+        ? `../docs/screenshots/${file}`
+        : test.info().outputPath(file);
+      await page.locator('#jp-left-stack').screenshot({ path });
     };
     await shot('JupyterLab Light', 'marimo-packages-light.png');
     await shot('JupyterLab Dark', 'marimo-packages-dark.png');
