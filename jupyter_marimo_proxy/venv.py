@@ -196,12 +196,56 @@ def apply_probe(report: VenvReport, returncode: int, stdout: str, stderr: str) -
     return report
 
 
-def full_check(venv_dir: Path, expected_version: str | None = None, base_python: str | None = None) -> VenvReport:
+# The last healthy probe's answer and what it depended on (see probe_inputs).
+PROBE_RECORD = ".jupyter-marimo-proxy-probe.json"
+
+
+def probe_inputs(venv_dir: Path, base_python: str | None) -> list | None:
+    """What the probe's answer depends on: the venv's config, its interpreter (the
+    file the link reaches), its site-packages and the site dirs of the Jupyter
+    environment it sees (where marimo is). Each changes its stat when
+    reconfigured, replaced, or a package comes or goes. None when one is missing."""
+    paths = [venv_dir / "pyvenv.cfg", venv_python(venv_dir), venv_site_packages(venv_dir)]
+    paths += [Path(d) for d in (base_site_dirs(base_python) if base_python else [])]
+    inputs = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        inputs.append([str(path), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns])
+    return inputs
+
+
+def full_check(
+    venv_dir: Path, expected_version: str | None = None, base_python: str | None = None, reuse_probe: bool = False
+) -> VenvReport:
+    """``quick_check`` plus a run of the venv's interpreter (~60 ms: it lists the
+    installed distributions). With ``reuse_probe`` (each launch of marimo), a
+    healthy answer is reused while none of its inputs has changed."""
     report = quick_check(venv_dir, expected_version, base_python)
     if report.problems:
         return report
+    inputs = probe_inputs(venv_dir, base_python) if reuse_probe and base_python else None
+    record_path = venv_dir / PROBE_RECORD
+    if inputs is not None:
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = None
+        if isinstance(record, dict) and record.get("inputs") == inputs and isinstance(record.get("answer"), str):
+            return apply_probe(report, 0, record["answer"], "")
     proc = subprocess.run(probe_command(venv_dir), capture_output=True, text=True, timeout=60)
-    return apply_probe(report, proc.returncode, proc.stdout, proc.stderr)
+    report = apply_probe(report, proc.returncode, proc.stdout, proc.stderr)
+    if inputs is not None and report.healthy:
+        answer = proc.stdout.strip().splitlines()[-1]
+        try:
+            tmp = record_path.with_name(f"{record_path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"inputs": inputs, "answer": answer}), encoding="utf-8")
+            os.replace(tmp, record_path)
+        except OSError:
+            pass  # only the next launch's 60 ms
+    return report
 
 
 @lru_cache(maxsize=4)
@@ -280,7 +324,7 @@ def venv_lock(venv_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> VenvReport | None:
+def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False, reuse_probe: bool = False) -> VenvReport | None:
     """Create (or rebuild) the venv unless a healthy one is there.
 
     Returns None when the venv was fine, else the report on what was there
@@ -290,8 +334,10 @@ def ensure_venv(venv_dir: Path, base_python: str, *, probe: bool = False) -> Ven
     """
     with venv_lock(venv_dir):
         version = python_version_of(base_python)
-        check = full_check if probe else quick_check
-        before = check(venv_dir, version, base_python)
+        if probe:
+            before = full_check(venv_dir, version, base_python, reuse_probe=reuse_probe)
+        else:
+            before = quick_check(venv_dir, version, base_python)
         if before.healthy:
             return None
         create_venv(venv_dir, base_python, replaced=before)

@@ -49,6 +49,9 @@ fi
 step "Checking the oldest marimo pyproject.toml claims against our auth scheme (once per floor)"
 .venv/bin/python scripts/check_marimo_floor.py
 
+step "The oldest Python and marimo we claim, with this project (build/oldest, once per pyproject.toml)"
+.venv/bin/python scripts/oldest_env.py
+
 step "Installed"
 jupyter server extension list 2>&1 | grep -E "jupyter_marimo_proxy|jupyter_server_proxy" || true
 jupyter labextension list 2>&1 | grep -E "jupyter-marimo-proxy" || true

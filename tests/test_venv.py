@@ -14,8 +14,10 @@ from jupyter_marimo_proxy.venv import (
     create_venv,
     ensure_venv,
     full_check,
+    probe_command,
     quick_check,
     venv_python,
+    venv_site_packages,
 )
 
 INSPECT = (
@@ -107,3 +109,57 @@ def test_broken_venv_is_detected_and_ensure_rebuilds_it(tmp_path, damage, expect
     replaced = ensure_venv(venv_dir, sys.executable)
     assert replaced is not None and not replaced.healthy  # the report on what was there
     assert full_check(venv_dir).healthy
+
+
+
+def _count_probes(monkeypatch, venv_dir) -> list:
+    """The runs of the venv interpreter probe by full_check (they still run)."""
+    from jupyter_marimo_proxy import venv as venv_module
+
+    calls = []
+    real_run = venv_module.subprocess.run
+
+    def counting_run(command, *args, **kwargs):
+        if command == probe_command(venv_dir):
+            calls.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(venv_module.subprocess, "run", counting_run)
+    return calls
+
+
+def test_a_launch_reuses_the_probe_until_the_venv_or_jupyters_environment_changes(tmp_path, monkeypatch):
+    venv_dir = tmp_path / "venv"
+    create_venv(venv_dir, sys.executable)
+    probes = _count_probes(monkeypatch, venv_dir)
+    first = full_check(venv_dir, None, sys.executable, reuse_probe=True)
+    assert first.healthy and len(probes) == 1
+    again = full_check(venv_dir, None, sys.executable, reuse_probe=True)
+    assert again.healthy and len(probes) == 1, "the unchanged venv was probed again"
+    assert (again.python_version, again.marimo_version) == (first.python_version, first.marimo_version)
+    # Without reuse_probe (doctor, status, a repair) the interpreter always runs.
+    full_check(venv_dir, None, sys.executable)
+    assert len(probes) == 2
+    # A package installed into the venv changes its site-packages: probed again.
+    (venv_site_packages(venv_dir) / "jmp_probe_input.py").write_text("X = 1\n")
+    full_check(venv_dir, None, sys.executable, reuse_probe=True)
+    assert len(probes) == 3
+    # So does a reconfigured venv (pyvenv.cfg rewritten).
+    cfg = venv_dir / "pyvenv.cfg"
+    time.sleep(0.01)
+    cfg.write_text(cfg.read_text())
+    full_check(venv_dir, None, sys.executable, reuse_probe=True)
+    assert len(probes) == 4
+
+
+def test_a_reused_probe_never_hides_an_interpreter_that_stopped_working(tmp_path):
+    venv_dir = tmp_path / "venv"
+    create_venv(venv_dir, sys.executable)
+    assert full_check(venv_dir, None, sys.executable, reuse_probe=True).healthy
+    python = venv_python(venv_dir)
+    python.unlink()
+    python.write_text("#!/bin/sh\nexit 3\n")
+    python.chmod(0o755)
+    report = full_check(venv_dir, None, sys.executable, reuse_probe=True)
+    assert not report.healthy
+    assert any("does not run" in problem for problem in report.problems), report.problems
