@@ -106,7 +106,8 @@ def run(ctx: Context) -> None:
     fig.add("ours_editor", "ours: first cell editor shows", "s", [r["editor"] for r in runs["ours"]], ref="peer_editor")
     fig.add("ours_tab", "ours: the notebook's tab opens", "s", [r["page"] for r in runs["ours"]])
     ours_ran, peer_ran = fig.series["ours"].median, fig.series["peer"].median
-    fig.goal("≤ the peer", f"{ours_ran / peer_ran:.2f}x ({ours_ran:.2f} s vs {peer_ran:.2f} s)", ours_ran <= peer_ran)
+    # Issue #13: the new-notebook entry to the first output in at most 0.8x the peer's time.
+    fig.goal("≤ 0.8x the peer", f"{ours_ran / peer_ran:.2f}x ({ours_ran:.2f} s vs {peer_ran:.2f} s)", ours_ran <= 0.8 * peer_ran)
     fig.facts.update(runs=runs)
 
 
