@@ -137,41 +137,73 @@ async function main() {
       phases.opened = 'a JupyterLab tab';
       target = page;
     }
-    // Ours opens with `import marimo as mo` and an empty cell, the cursor in
-    // the empty one; the peer's new notebook has one empty cell.
+    // Ours opens with `import marimo as mo` and an empty cell, and puts the
+    // cursor in the empty one (the second cell); the peer's new notebook has
+    // one empty cell. For ours, "ready" is the cursor in that second cell:
+    // marimo may focus the first cell for a moment before the extension
+    // moves the cursor, and keys typed then would land in `import marimo`.
+    // (Seen: a sample that took the first focused editor for the target
+    // timed out waiting for 42 in cell 1 while cell 2 had printed it.)
     const ourFrame = page.locator('.jp-MarimoProxy-notebookTab').frameLocator('iframe');
-    const cell =
+    const ranIndex = opts.flavor === 'ours' ? 1 : 0;
+    const cells = opts.flavor === 'ours' ? ourFrame.locator('.marimo-cell') : frame.locator('.marimo-cell');
+    const cell = cells.nth(ranIndex);
+    const editor =
       opts.flavor === 'ours'
-        ? ourFrame
-            .locator('.marimo-cell')
-            .filter({ has: ourFrame.locator('[data-testid="cell-editor"] .cm-content:focus') })
-            .first()
-        : frame.locator('.marimo-cell').first();
-    const editor = cell.getByTestId('cell-editor').locator('.cm-content');
+        ? cell.locator('[data-testid="cell-editor"] .cm-content:focus')
+        : cell.getByTestId('cell-editor').locator('.cm-content');
     await editor.waitFor({ state: 'visible' });
     mark('editor');
-    const ranIndex = await cell.evaluate(el => Array.from(el.ownerDocument.querySelectorAll('.marimo-cell')).indexOf(el));
     await shot('2-editor', target);
     if (opts.flavor !== 'ours') {
       await editor.click();
     }
     await keyboard.type(CODE);
     await keyboard.press('Control+Enter');
-    // Not `cell`: it is "the cell whose editor has the focus", and marimo may
-    // move the focus once the cell runs. Pin the cell by its place instead.
-    const cells = opts.flavor === 'ours' ? ourFrame.locator('.marimo-cell') : frame.locator('.marimo-cell');
-    const output = cells.nth(ranIndex).getByTestId('console-output-area');
+    const output = cell.getByTestId('console-output-area');
     await output.filter({ hasText: EXPECTED }).waitFor({ state: 'visible' });
     mark('ran');
     await shot('3-ran', target);
     process.stdout.write(JSON.stringify({ ok: true, phases, traffic: traffic() }) + '\n');
   } catch (error) {
     await shot('error');
-    process.stdout.write(JSON.stringify({ ok: false, phases, error: String(error && error.stack || error) }) + '\n');
+    const state = await notebookState(page, opts.flavor).catch(e => `unreadable: ${e}`);
+    const message = `${String(error && error.stack || error)}\nnotebook when it failed: ${JSON.stringify(state)}`;
+    process.stdout.write(JSON.stringify({ ok: false, phases, error: message }) + '\n');
     process.exitCode = 1;
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * What the notebook showed when a sample failed: each cell's code and output,
+ * which element had the focus, and marimo's connection banner, if any.
+ */
+async function notebookState(page, flavor) {
+  const selector = flavor === 'ours' ? '.jp-MarimoProxy-notebookTab iframe' : '.jp-MarimoWidget iframe, iframe.jp-MarimoWidget';
+  const handle = await page.locator(selector).first().elementHandle({ timeout: 2000 });
+  const frame = handle && (await handle.contentFrame());
+  if (!frame) {
+    return 'no marimo frame';
+  }
+  return frame.evaluate(() => {
+    const text = el => (el ? el.textContent.slice(0, 300) : null);
+    const active = document.activeElement;
+    return {
+      url: location.href,
+      cells: Array.from(document.querySelectorAll('.marimo-cell')).map(cell => ({
+        code: text(cell.querySelector('[data-testid="cell-editor"] .cm-content')),
+        output: text(cell.querySelector('[data-testid="console-output-area"]')),
+        className: cell.className.slice(0, 200)
+      })),
+      focus: active ? `${active.tagName}.${String(active.className).slice(0, 80)}` : null,
+      banners: Array.from(document.querySelectorAll('[role="alert"], [data-testid*="status"], .disconnected'))
+        .map(el => el.textContent.slice(0, 200))
+        .slice(0, 5),
+      body: document.body.innerText.slice(0, 600)
+    };
+  });
 }
 
 main();

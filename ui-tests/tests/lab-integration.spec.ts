@@ -102,14 +102,16 @@ test.describe('Everything opens in JupyterLab', () => {
     expect(src.pathname).toBe(`${await baseUrl(page)}marimo/`);
     expect(src.searchParams.get('file')).toBe(`${tmpPath}/untitled.marimo.py`);
 
-    // Ready to type: the cursor is in the empty cell.
-    const focused = frame.locator('[data-testid="cell-editor"] .cm-content:focus');
+    // Ready to type: the cursor is in the empty cell, the second one (the
+    // first is `import marimo as mo`). Not "any focused editor": marimo may
+    // focus the first cell for a moment before the cursor is moved.
+    const cell = frame.locator('.marimo-cell').nth(1);
+    const focused = cell.locator('[data-testid="cell-editor"] .cm-content:focus');
     await expect(focused).toHaveCount(1, { timeout: MARIMO_LOAD_TIMEOUT });
     expect(await page.evaluate(() => (window as any).__sawStarting)).toBe(true);
     await page.keyboard.type('1+1');
     await expect(focused).toHaveText('1+1');
     await page.keyboard.press('Control+Enter');
-    const cell = frame.locator('.marimo-cell').filter({ has: focused });
     // The cell's output (the editor holds "1+1", its gutter "1").
     await expect(cell.getByText('2', { exact: true })).toBeVisible({ timeout: 60_000 });
     await snapshot(page, testInfo, 'new-notebook-ran.png');
