@@ -253,6 +253,9 @@ class JobQueue:
         if job.cancel_requested:
             return None
         self._append(job, "$ " + " ".join(command))
+        if _setpriv is False:
+            # The first job looks setpriv up (a `setpriv --help`): off the event loop.
+            await asyncio.to_thread(_setpriv_with_pdeathsig)
         argv, preexec_fn = dying_with_parent(command)
         process = await asyncio.create_subprocess_exec(
             *argv,
