@@ -4,6 +4,7 @@ import marimoSvgstr from '../style/icons/marimo.svg';
 import marimoUnavailableSvgstr from '../style/icons/marimo-unavailable.svg';
 import marimoNotebookSvgstr from '../style/icons/marimo-notebook.svg';
 import packageSvgstr from '../style/icons/package.svg';
+import restartSvgstr from '../style/icons/restart.svg';
 
 /**
  * The marimo icon, registered under a name so that the settings schema can
@@ -38,4 +39,14 @@ export const packageInstallIcon = new LabIcon({
 export const marimoNotebookIcon = new LabIcon({
   name: 'jupyter-marimo-proxy:marimo-notebook',
   svgstr: marimoNotebookSvgstr
+});
+
+/**
+ * A circular arrow around a run triangle: restart marimo. Not JupyterLab's
+ * refresh (the sidebar's "Refresh" has it) nor its run triangle (which
+ * reads as "run a cell").
+ */
+export const restartIcon = new LabIcon({
+  name: 'jupyter-marimo-proxy:restart',
+  svgstr: restartSvgstr
 });

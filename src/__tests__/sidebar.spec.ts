@@ -384,6 +384,10 @@ describe('PackagesSidebar', () => {
     await open(server);
     const restart = q<HTMLButtonElement>('.jp-MarimoPackages-restart');
     expect(restart.getAttribute('aria-label')).toBe('Restart marimo');
+    // Its own icon: not the run triangle (reads as "run a cell") nor Refresh's arrow.
+    expect(restart.querySelector('svg')?.getAttribute('data-icon')).toBe(
+      'jupyter-marimo-proxy:restart'
+    );
     restart.click();
     expect(restart.disabled).toBe(true);
     await until(() => questions.length === 1, 'the question');

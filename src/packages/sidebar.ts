@@ -10,14 +10,10 @@
  * Every text that comes from the server is set as text, never as HTML.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
-import {
-  buildIcon,
-  LabIcon,
-  refreshIcon,
-  runIcon
-} from '@jupyterlab/ui-components';
+import { buildIcon, LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { restartIcon } from '../icons';
 import { createMessage } from '../panel';
 import { IJob, IPackage, isFinished } from './api';
 import { jobAction, jobProgress } from './jobs';
@@ -766,7 +762,7 @@ export class PackagesSidebar extends Widget {
     'Refresh',
     'Check the environment and list its packages again'
   );
-  private _restartButton = tool(runIcon, CSS.restart, 'Restart marimo', '');
+  private _restartButton = tool(restartIcon, CSS.restart, 'Restart marimo', '');
   private _repairButton = tool(buildIcon, CSS.repair, 'Repair venv', '');
   private _repairNow = button(
     'Repair venv',
