@@ -434,3 +434,65 @@ describe('MarimoRunningManager', () => {
     expect(manager.running()).toEqual([]);
   });
 });
+
+describe('focusFirstEmptyCell', () => {
+  /** A marimo-like cell with a focusable editor holding `code`. */
+  const addCell = (doc: Document, code: string): HTMLElement => {
+    const cell = doc.createElement('div');
+    cell.className = 'marimo-cell';
+    const wrapper = doc.createElement('div');
+    wrapper.setAttribute('data-testid', 'cell-editor');
+    const content = doc.createElement('div');
+    content.className = 'cm-content';
+    content.tabIndex = 0; // CodeMirror's is contenteditable; jsdom focuses by tabindex
+    content.textContent = code;
+    wrapper.appendChild(content);
+    cell.appendChild(wrapper);
+    doc.body.appendChild(cell);
+    return content;
+  };
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('moves the cursor off `import marimo` into the empty cell within one short poll', async () => {
+    const iframe = document.createElement('iframe');
+    document.body.appendChild(iframe);
+    const doc = iframe.contentDocument!;
+    // marimo renders the first cell and puts the cursor in it.
+    const first = addCell(doc, 'import marimo as mo');
+    first.focus();
+    const found = frameModule.focusFirstEmptyCell(iframe, 5000);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(doc.activeElement).toBe(first); // no empty cell yet: left alone
+    const empty = addCell(doc, '');
+    // One poll (50 ms) later the cursor is in the empty cell: keys typed
+    // from then on land there, not in `import marimo as mo`.
+    await jest.advanceTimersByTimeAsync(60);
+    expect(doc.activeElement).toBe(empty);
+    // marimo takes the cursor back while the page settles: it is held.
+    first.focus();
+    await jest.advanceTimersByTimeAsync(120);
+    expect(doc.activeElement).toBe(empty);
+    await jest.advanceTimersByTimeAsync(2000);
+    await expect(found).resolves.toBe(true);
+    iframe.remove();
+  });
+
+  it('waits for the cells to stop appearing when none has text yet', async () => {
+    const iframe = document.createElement('iframe');
+    document.body.appendChild(iframe);
+    const doc = iframe.contentDocument!;
+    const loading = addCell(doc, ''); // an editor still loading looks empty too
+    const found = frameModule.focusFirstEmptyCell(iframe, 5000);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(doc.activeElement).not.toBe(loading); // not settled: no guess yet
+    loading.textContent = 'import marimo as mo';
+    const empty = addCell(doc, '');
+    await jest.advanceTimersByTimeAsync(60);
+    expect(doc.activeElement).toBe(empty);
+    await jest.advanceTimersByTimeAsync(2000);
+    await expect(found).resolves.toBe(true);
+    iframe.remove();
+  });
+});

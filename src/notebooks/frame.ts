@@ -290,6 +290,15 @@ export function frameContent(iframe: HTMLIFrameElement): FrameContent {
 }
 
 /**
+ * How often to look for the empty cell. Short, because marimo may put the
+ * cursor in the first cell (`import marimo as mo`) as it renders, and keys
+ * typed before the cursor moves land there.
+ */
+const FOCUS_POLL_MS = 50;
+/** Cells that stopped appearing for this long are all there. */
+const SETTLE_MS = 200;
+
+/**
  * Put the cursor in the first empty cell of a notebook's editor, so that a
  * new notebook is ready to type in. Resolves with whether it found one
  * within `timeout` ms.
@@ -300,6 +309,7 @@ export async function focusFirstEmptyCell(
 ): Promise<boolean> {
   const deadline = Date.now() + timeout;
   let seenEditors = -1;
+  let countSince = Date.now();
   while (Date.now() < deadline && iframe.isConnected) {
     let doc: Document | null = null;
     try {
@@ -318,11 +328,14 @@ export async function focusFirstEmptyCell(
     // after it appears: an editor that is still loading looks empty too. So
     // wait until the cells stop appearing (or one shows its text), then take
     // the last empty one (a new notebook's first cell is `import marimo`).
+    if (editors.length !== seenEditors) {
+      seenEditors = editors.length;
+      countSince = Date.now();
+    }
     const settled =
       editors.length > 0 &&
-      (editors.length === seenEditors ||
+      (Date.now() - countSince >= SETTLE_MS ||
         editors.some(editor => (editor.textContent ?? '').trim()));
-    seenEditors = editors.length;
     const empty = settled
       ? editors.filter(editor => !(editor.textContent ?? '').trim()).pop()
       : undefined;
@@ -348,7 +361,7 @@ export async function focusFirstEmptyCell(
       document.removeEventListener('pointerdown', acted, true);
       return true;
     }
-    await new Promise(resolve => setTimeout(resolve, 200));
+    await new Promise(resolve => setTimeout(resolve, FOCUS_POLL_MS));
   }
   return false;
 }
