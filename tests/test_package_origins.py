@@ -43,3 +43,28 @@ def test_the_listing_carries_the_origin_of_the_venvs_packages(tmp_path):
     listing = list_packages(venv, sys.executable, ["cowsay"])
     mine = [p for p in listing if p["source"] == "user"]
     assert mine == [{"name": "cowsay", "version": "6.1", "source": "user", "origin": "requested", "required_by": []}]
+
+
+def test_the_dependency_closure_follows_what_a_plain_install_pulls_in(tmp_path):
+    """marimo's fixed versions: its requirements, theirs, and so on, but not an
+    extra's nor one whose marker this interpreter does not meet."""
+    from importlib.metadata import distributions
+
+    from packaging.utils import canonicalize_name
+
+    from jupyter_marimo_proxy.packages.inventory import dependency_closure
+
+    site = tmp_path / "site"
+    dist(site, "marimo", "0.25.2", "click>=8", "Jinja2", "pytest; extra == 'dev'", "pywin32; sys_platform == 'win32'")
+    dist(site, "click", "8.1.7", "colorama; platform_system == 'Windows'")
+    dist(site, "jinja2", "3.1.4", "MarkupSafe>=2.0", "Babel>=2.7; extra == 'i18n'")
+    dist(site, "markupsafe", "2.1.5")
+    for name in ("pytest", "pywin32", "colorama", "babel"):
+        dist(site, name, "1.0")
+    installed = {canonicalize_name(d.metadata["Name"]): d for d in distributions(path=[str(site)])}
+    assert dependency_closure("marimo", installed) == {
+        "marimo": "0.25.2",
+        "click": "8.1.7",
+        "jinja2": "3.1.4",
+        "markupsafe": "2.1.5",
+    }

@@ -4,6 +4,7 @@ and the set of versions marimo itself depends on (kept fixed by every install)."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
@@ -37,24 +38,32 @@ def base_packages(base_python: str) -> dict[str, str]:
     return {name: dist.version for name, dist in _by_name(base_site_dirs(base_python)).items()}
 
 
+def _requirements(dist: Distribution, environment: dict, *, with_extras: bool) -> Iterator[Requirement]:
+    """The requirements of ``dist`` that this interpreter needs. ``with_extras``:
+    a requirement of an extra counts too (the extra was asked for if its package
+    is here); without it, only what a plain install pulls in. A marker that
+    cannot be evaluated counts: an odd marker is still a dependency."""
+    for line in dist.requires or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker:
+            try:
+                needed = requirement.marker.evaluate({**environment, "extra": ""})
+            except Exception:  # noqa: BLE001 - see the docstring
+                needed = True
+            if not needed and not (with_extras and "extra" in str(requirement.marker)):
+                continue
+        yield requirement
+
+
 def _required_by(dists: dict[str, Distribution]) -> dict[str, set[str]]:
     """name -> names of the distributions (among ``dists``) that require it."""
     environment = default_environment()
     parents: dict[str, set[str]] = {}
     for parent, dist in dists.items():
-        for line in dist.requires or []:
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement:
-                continue
-            if requirement.marker:
-                try:
-                    # A dependency of an extra counts too: the extra was asked for if it is here.
-                    needed = requirement.marker.evaluate({**environment, "extra": ""}) or "extra" in str(requirement.marker)
-                except Exception:  # noqa: BLE001 - an odd marker is still a dependency
-                    needed = True
-                if not needed:
-                    continue
+        for requirement in _requirements(dist, environment, with_extras=True):
             child = canonicalize_name(requirement.name)
             if child in dists and child != parent:
                 parents.setdefault(child, set()).add(parent)
@@ -96,26 +105,21 @@ def list_packages(venv_dir: Path, base_python: str, requested: list[str] | None 
 
 
 def dependency_closure(root: str, installed: dict[str, Distribution]) -> dict[str, str]:
-    """name -> version of ``root`` and everything it requires, as installed."""
+    """name -> version of ``root`` and everything it requires, as installed
+    (optional extras are not pulled in)."""
     environment = default_environment()
     pinned: dict[str, str] = {}
-    pending = [(canonicalize_name(root), frozenset())]
+    pending = [canonicalize_name(root)]
     while pending:
-        name, extras = pending.pop()
+        name = pending.pop()
         dist = installed.get(name)
         if dist is None or name in pinned:
             continue
         pinned[name] = dist.version
-        for line in dist.requires or []:
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement:
-                continue
-            if requirement.marker:
-                # Only what this interpreter actually needs: optional extras are not pulled in.
-                if not requirement.marker.evaluate({**environment, "extra": ""}):
-                    continue
-            pending.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+        pending.extend(
+            canonicalize_name(requirement.name)
+            for requirement in _requirements(dist, environment, with_extras=False)
+        )
     return pinned
 
 
