@@ -229,3 +229,39 @@ def test_rest_states_sync_and_check(server):
     body = check.json()
     assert body["pairs"][0]["check"]["outcome"] == "equivalent", body["text"]
     assert "marimo-changed" == body["pairs"][0]["state"] and body["ok"] is False
+
+
+def _children(pid: int) -> set[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads children from /proc (Linux)")
+def test_the_notebook_side_shuts_its_kernel_down(tmp_path, state):
+    """Each checked pair runs its .ipynb on a kernel: the kernel ends with the run,
+    not when the command exits ("Parent appears to have exited" in the test log,
+    one live kernel per pair until then)."""
+    from jupyter_marimo_proxy.layout import StateLayout
+    from jupyter_marimo_proxy.twins.run import run_notebook_side
+    from jupyter_marimo_proxy.venv import ensure_venv
+
+    layout = StateLayout(state)
+    layout.ensure()
+    ensure_venv(layout.venv_dir, sys.executable)
+    nbformat.write(notebook("import os\nos.getpid()"), tmp_path / "k.ipynb")
+    before = _children(os.getpid())
+    run = run_notebook_side(layout, tmp_path / "k.ipynb", timeout=120)
+    assert run.error is None, run.error
+    kernel_pid = run.cells[1]["outputs"][0]["data"]["text/plain"]
+    assert int(kernel_pid) not in _children(os.getpid()) | before, f"kernel {kernel_pid} still runs"
+    assert _children(os.getpid()) == before

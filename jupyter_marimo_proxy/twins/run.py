@@ -65,7 +65,13 @@ def run_notebook_side(layout: StateLayout, ipynb: Path, timeout: float = 600, ce
             record_timing=False,
             resources={"metadata": {"path": str(ipynb.parent)}},
         )
-        client.execute()
+        try:
+            client.execute()
+        finally:
+            # nbclient shuts down only a kernel manager it made itself; this one
+            # is ours. Left running, the kernel lives until this process exits.
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=False)
         return SideRun([dict(cell) for cell in notebook.cells], None, time.monotonic() - started)
     except Exception as error:  # noqa: BLE001 - reported, never raised
         message = str(error).strip().splitlines()
