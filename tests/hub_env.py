@@ -167,12 +167,23 @@ c.JupyterHub.last_activity_interval = {activity}
 c.JupyterHub.activity_resolution = 1
 c.Authenticator.allowed_users = set({users!r})
 c.PAMAuthenticator.open_sessions = False
-c.JupyterHub.services = [{{"name": "jmp-tests", "api_token": {admin_token!r}}}]
-c.JupyterHub.load_roles = [{{
-    "name": "jmp-tests",
-    "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users:activity"],
-    "services": ["jmp-tests"],
-}}]
+c.JupyterHub.services = [
+    {{"name": "jmp-tests", "api_token": {admin_token!r}}},
+    # The culler the tests start themselves, with the scopes docs/deploy/jupyterhub-local.md gives it.
+    {{"name": "idle-culler", "api_token": {culler_token!r}}},
+]
+c.JupyterHub.load_roles = [
+    {{
+        "name": "jmp-tests",
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users:activity"],
+        "services": ["jmp-tests"],
+    }},
+    {{
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }},
+]
 c.Spawner.cmd = ["{env}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 180
@@ -199,6 +210,7 @@ class Hub:
     env: Path
     port: int = field(default_factory=free_port)
     admin_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    culler_token: str = field(default_factory=lambda: secrets.token_hex(24))
     proc: subprocess.Popen | None = None
 
     @property
@@ -220,7 +232,8 @@ class Hub:
         config.write_text(CONFIG.format(
             port=self.port, hub_port=free_port(), api_port=free_port(), chp=str(CHP),
             proxy_token=secrets.token_hex(24), base=self.base, activity=ACTIVITY_INTERVAL,
-            users=[u.name for u in self.users], admin_token=self.admin_token, env=self.env,
+            users=[u.name for u in self.users], admin_token=self.admin_token, culler_token=self.culler_token,
+            env=self.env,
         ))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "PYTHON"))}
         env["PATH"] = f"{VENV / 'bin'}:{os.path.dirname(shutil.which('node') or '/usr/bin/node')}:/usr/bin:/bin"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import os
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -21,6 +23,7 @@ import requests
 
 from hub_env import (
     ACTIVITY_INTERVAL,
+    VENV,
     Hub,
     ServerView,
     build_user_environment,
@@ -264,10 +267,70 @@ def test_an_idle_marimo_tab_lets_the_server_be_culled_and_a_running_cell_does_no
     assert len(set(busy)) >= 3, f"a cell still running must keep the server active: {busy}"
 
 
+CULL_AFTER = 20  # seconds of inactivity before the culler stops a server (hubs use an hour or more)
+
+
+def servers_of(hub: Hub, user) -> dict:
+    return hub.api("GET", f"users/{user.name}").json().get("servers", {})
+
+
+def test_jupyterhub_idle_culler_stops_an_idle_marimo_server_and_spares_a_running_cell(hub, views):
+    """The culler itself (jupyterhub-idle-culler, as hub operators run it, with a
+    20 s timeout instead of an hour): bob's server, its marimo tab open and idle,
+    is stopped; alice's, a marimo cell running for 45 s, is not."""
+    alice, bob = hub.users
+    log = open(hub.base / "hub" / "idle-culler.log", "wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON"))}
+    env["JUPYTERHUB_API_TOKEN"] = hub.culler_token  # only the scopes the deploy guide gives it
+
+    def wait_for(condition, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.5)
+        return False
+
+    async def scenario():
+        # bob: a hidden marimo tab (websocket open, nothing sent); alice: a long cell.
+        async with KernelSession(views[bob.name], "to_cull.py", timeout=120, ping_interval=None):
+            async with KernelSession(views[alice.name], "busy.py", timeout=120, ping_interval=None) as busy:
+                before = hub.last_activity(alice)
+                run = asyncio.ensure_future(busy.run("import time\ntime.sleep(45)\nprint('done')"))
+                # The culler starts once the hub has heard of alice's cell.
+                moved = await asyncio.to_thread(wait_for, lambda: hub.last_activity(alice) != before, 3 * ACTIVITY_INTERVAL + 5)
+                assert moved, "the running cell never reached the hub's last_activity"
+                culler = subprocess.Popen(
+                    [str(VENV / "bin" / "python"), "-m", "jupyterhub_idle_culler", f"--url={hub.url}/hub/api",
+                     f"--timeout={CULL_AFTER}", "--cull-every=5"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+                try:
+                    bob_culled = await asyncio.to_thread(wait_for, lambda: "" not in servers_of(hub, bob), CULL_AFTER + 30)
+                    alice_after_bob = "" in servers_of(hub, alice)
+                    output = await run
+                    alice_after_cell = "" in servers_of(hub, alice)
+                finally:
+                    culler.terminate()
+                    try:
+                        culler.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        culler.kill()
+                        culler.wait()
+                return bob_culled, alice_after_bob, output, alice_after_cell
+
+    bob_culled, alice_after_bob, output, alice_after_cell = asyncio.run(scenario())
+    culler_log = (hub.base / "hub" / "idle-culler.log").read_text(errors="replace")[-3000:]
+    assert bob_culled, f"the culler did not stop an idle marimo server:\n{culler_log}"
+    assert alice_after_bob and alice_after_cell, f"the culler stopped a server with a cell running:\n{culler_log}"
+    assert "done" in output
+
+
 def test_stopping_the_servers_leaves_no_process_of_either_user(hub):
     alice, bob = hub.users
     for user, name in ((alice, "second"), (alice, ""), (bob, "")):
-        hub.stop_server(user, name)
+        if name in servers_of(hub, user):  # the culler may have stopped it already
+            hub.stop_server(user, name)
     for user, name in ((alice, "second"), (alice, ""), (bob, "")):
         hub.wait_stopped(user, name)
     deadline = time.monotonic() + 20
