@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from check_marimo_floor import floor as marimo_floor  # scripts/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "build" / "oldest"
 STAMP = TARGET / ".stamp"
@@ -31,14 +33,6 @@ def claimed_python() -> tuple[int, int]:
     if not match:
         sys.exit("oldest_env: no requires-python >=X.Y in pyproject.toml")
     return int(match.group(1)), int(match.group(2))
-
-
-def marimo_floor() -> str:
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    match = re.search(r'"marimo>=([0-9][^",;]*)"', text)
-    if not match:
-        sys.exit("oldest_env: no marimo>=X in pyproject.toml")
-    return match.group(1)
 
 
 def version_of(python: str) -> tuple[int, int] | None:
@@ -76,7 +70,7 @@ def main() -> int:
     if python is None:
         print(f"oldest_env: no Python {wanted[0]}.{wanted[1]} here; tests/test_oldest_claims.py will say it was skipped")
         return 0
-    floor = marimo_floor()
+    floor = marimo_floor()  # pyproject's marimo>=X, as check_marimo_floor.py reads it
     stamp = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + python.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == stamp:
         print(f"oldest_env: {TARGET} is current (Python {wanted[0]}.{wanted[1]}, marimo {floor})")

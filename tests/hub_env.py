@@ -275,6 +275,10 @@ class Hub:
         headers = {"Authorization": f"token {self.admin_token}", **kwargs.pop("headers", {})}
         return requests.request(method, f"{self.url}/hub/api/{path}", headers=headers, timeout=60, **kwargs)
 
+    def servers(self, user: HubUser) -> dict:
+        """The user's running (or starting) servers, by name ("" is the default one)."""
+        return self.api("GET", f"users/{user.name}").json().get("servers", {})
+
     def start_server(self, user: HubUser, name: str = "") -> None:
         response = self.api("POST", f"users/{user.name}/servers/{name}" if name else f"users/{user.name}/server")
         assert response.status_code in (201, 202), response.text
@@ -282,7 +286,7 @@ class Hub:
     def wait_ready(self, user: HubUser, name: str = "", timeout: float = 180) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            server = self.api("GET", f"users/{user.name}").json().get("servers", {}).get(name)
+            server = self.servers(user).get(name)
             if server and server.get("ready"):
                 return server
             time.sleep(0.3)
@@ -295,7 +299,7 @@ class Hub:
     def wait_stopped(self, user: HubUser, name: str = "", timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if name not in self.api("GET", f"users/{user.name}").json().get("servers", {}):
+            if name not in self.servers(user):
                 return
             time.sleep(0.3)
         raise TimeoutError(f"{user.name}'s server {name!r} did not stop")
@@ -306,7 +310,7 @@ class Hub:
         return response.json()["token"]
 
     def last_activity(self, user: HubUser, name: str = "") -> str | None:
-        return self.api("GET", f"users/{user.name}").json()["servers"][name]["last_activity"]
+        return self.servers(user)[name]["last_activity"]
 
     def login(self, user: HubUser) -> requests.Session:
         """A browser-like session logged in with the user's password (PAM)."""

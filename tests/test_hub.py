@@ -270,16 +270,12 @@ def test_an_idle_marimo_tab_lets_the_server_be_culled_and_a_running_cell_does_no
 CULL_AFTER = 20  # seconds of inactivity before the culler stops a server (hubs use an hour or more)
 
 
-def servers_of(hub: Hub, user) -> dict:
-    return hub.api("GET", f"users/{user.name}").json().get("servers", {})
-
-
 def test_jupyterhub_idle_culler_stops_an_idle_marimo_server_and_spares_a_running_cell(hub, views):
     """The culler itself (jupyterhub-idle-culler, as hub operators run it, with a
     20 s timeout instead of an hour): bob's server, its marimo tab open and idle,
     is stopped; alice's, a marimo cell running for 45 s, is not."""
     alice, bob = hub.users
-    log = open(hub.base / "hub" / "idle-culler.log", "wb")
+    culler_log_path = hub.base / "hub" / "idle-culler.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON"))}
     env["JUPYTERHUB_API_TOKEN"] = hub.culler_token  # only the scopes the deploy guide gives it
 
@@ -300,16 +296,17 @@ def test_jupyterhub_idle_culler_stops_an_idle_marimo_server_and_spares_a_running
                 # The culler starts once the hub has heard of alice's cell.
                 moved = await asyncio.to_thread(wait_for, lambda: hub.last_activity(alice) != before, 3 * ACTIVITY_INTERVAL + 5)
                 assert moved, "the running cell never reached the hub's last_activity"
+                log = open(culler_log_path, "wb")
                 culler = subprocess.Popen(
                     [str(VENV / "bin" / "python"), "-m", "jupyterhub_idle_culler", f"--url={hub.url}/hub/api",
                      f"--timeout={CULL_AFTER}", "--cull-every=5"],
                     env=env, stdout=log, stderr=subprocess.STDOUT,
                 )  # fmt: skip
                 try:
-                    bob_culled = await asyncio.to_thread(wait_for, lambda: "" not in servers_of(hub, bob), CULL_AFTER + 30)
-                    alice_after_bob = "" in servers_of(hub, alice)
+                    bob_culled = await asyncio.to_thread(wait_for, lambda: "" not in hub.servers(bob), CULL_AFTER + 30)
+                    alice_after_bob = "" in hub.servers(alice)
                     output = await run
-                    alice_after_cell = "" in servers_of(hub, alice)
+                    alice_after_cell = "" in hub.servers(alice)
                 finally:
                     culler.terminate()
                     try:
@@ -317,10 +314,11 @@ def test_jupyterhub_idle_culler_stops_an_idle_marimo_server_and_spares_a_running
                     except subprocess.TimeoutExpired:
                         culler.kill()
                         culler.wait()
+                    log.close()
                 return bob_culled, alice_after_bob, output, alice_after_cell
 
     bob_culled, alice_after_bob, output, alice_after_cell = asyncio.run(scenario())
-    culler_log = (hub.base / "hub" / "idle-culler.log").read_text(errors="replace")[-3000:]
+    culler_log = culler_log_path.read_text(errors="replace")[-3000:]
     assert bob_culled, f"the culler did not stop an idle marimo server:\n{culler_log}"
     assert alice_after_bob and alice_after_cell, f"the culler stopped a server with a cell running:\n{culler_log}"
     assert "done" in output
@@ -329,7 +327,7 @@ def test_jupyterhub_idle_culler_stops_an_idle_marimo_server_and_spares_a_running
 def test_stopping_the_servers_leaves_no_process_of_either_user(hub):
     alice, bob = hub.users
     for user, name in ((alice, "second"), (alice, ""), (bob, "")):
-        if name in servers_of(hub, user):  # the culler may have stopped it already
+        if name in hub.servers(user):  # the culler may have stopped it already
             hub.stop_server(user, name)
     for user, name in ((alice, "second"), (alice, ""), (bob, "")):
         hub.wait_stopped(user, name)
